@@ -1,0 +1,79 @@
+"""Per-point Gaussian normalisation of operator inputs and outputs.
+
+Li et al. (ICLR 2021, "Fourier Neural Operator for Parametric Partial Differential
+Equations") normalise every grid point of the inputs and outputs by its mean and
+standard deviation over the training set; the loss is taken on decoded outputs.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+
+class GaussianNormaliser(eqx.Module):
+    """x -> (x - mean) / (std + eps), with statistics per grid point and channel.
+
+    The statistics are data, not parameters: training code must not update them
+    (``sciml.train.trainable_filter`` leaves every ``GaussianNormaliser`` frozen), and
+    they are wrapped in ``stop_gradient`` so no gradient flows into them.
+
+    Attributes:
+        mean: (C, *grid) mean over the training samples.
+        std: (C, *grid) standard deviation over the training samples.
+        eps: added to ``std`` so constant points (a Dirichlet boundary) stay finite.
+    """
+
+    mean: Float[Array, "C ..."]
+    std: Float[Array, "C ..."]
+    eps: float = eqx.field(static=True, default=1e-5)
+
+    @classmethod
+    def fit(cls, samples: Float[Array, "N C ..."], eps: float = 1e-5) -> GaussianNormaliser:
+        """Statistics of a batch of samples ``(N, C, *grid)``."""
+        samples = jnp.asarray(samples)
+        if samples.ndim < 2 or samples.shape[0] < 2:
+            raise ValueError(
+                "GaussianNormaliser.fit expects samples of shape (N, C, *grid) with N >= 2, "
+                f"got shape {samples.shape}"
+            )
+        return cls(jnp.mean(samples, axis=0), jnp.std(samples, axis=0), eps)
+
+    def _stats(self):
+        return jax.lax.stop_gradient(self.mean), jax.lax.stop_gradient(self.std) + self.eps
+
+    def encode(self, x: Float[Array, "C ..."]) -> Float[Array, "C ..."]:
+        """One sample ``(C, *grid)`` to normalised units."""
+        self._check(x)
+        mean, scale = self._stats()
+        return (x - mean) / scale
+
+    def decode(self, z: Float[Array, "C ..."]) -> Float[Array, "C ..."]:
+        """One normalised sample ``(C, *grid)`` back to physical units."""
+        self._check(z)
+        mean, scale = self._stats()
+        return z * scale + mean
+
+    def _check(self, x):
+        if x.shape != self.mean.shape:
+            raise ValueError(
+                f"GaussianNormaliser expects one sample of shape {self.mean.shape} "
+                f"(channels, *grid), got {x.shape}; batches go through jax.vmap"
+            )
+
+
+class NormalisedOperator(eqx.Module):
+    """``decode(operator(encode(a)))``: an operator trained in normalised units.
+
+    Maps one sample ``(C_in, *grid) -> (C_out, *grid)`` in physical units, so losses
+    and metrics compare with the raw data, as in the FNO reference training.
+    """
+
+    operator: eqx.Module
+    input_normaliser: GaussianNormaliser
+    output_normaliser: GaussianNormaliser
+
+    def __call__(self, a: Float[Array, "C_in ..."]) -> Float[Array, "C_out ..."]:
+        return self.output_normaliser.decode(self.operator(self.input_normaliser.encode(a)))
