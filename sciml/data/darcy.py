@@ -1,0 +1,162 @@
+"""The Darcy-flow task of the FNO paper, generated with our own solver.
+
+Li, Kovachki, Azizzadenesheli, Liu, Bhattacharya, Stuart, Anandkumar, "Fourier
+Neural Operator for Parametric Partial Differential Equations", ICLR 2021, §5.2:
+-div(a grad u) = 1 on the unit square with u = 0 on the boundary, where
+a = 12 where a Neumann Gaussian random field (alpha = 2, tau = 3) is >= 0 and
+a = 4 elsewhere. Solutions are computed on 421 x 421 nodes and every r-th node is
+kept: r = 5 gives 85 x 85, r = 3 gives 141, r = 2 gives 211.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sciml.data.dataset import OperatorDataset, config_to_dict
+from sciml.fields import neumann_grf
+from sciml.solvers.darcy import solve_darcy
+
+
+@dataclasses.dataclass(frozen=True)
+class DarcyConfig:
+    """Generation config of a Darcy data set; serialises to JSON.
+
+    Attributes:
+        fine_resolution: nodes per side of the grid the solver runs on (421 in the paper).
+        subsample: keep every ``subsample``-th node; the stored grid has
+            ``(fine_resolution - 1) // subsample + 1`` nodes per side.
+        n_train, n_test: split sizes (1000 / 100 in the paper).
+        alpha, tau: the Gaussian random field's smoothness and length scale.
+        a_high, a_low: coefficient where the field is >= 0, and elsewhere.
+        source: the constant right-hand side f.
+        rtol: the solver's relative residual tolerance.
+        seed: the random seed; sample i always uses ``fold_in(key(seed), i)``, so a
+            sample does not depend on the batch it was generated in.
+    """
+
+    fine_resolution: int = 421
+    subsample: int = 5
+    n_train: int = 1000
+    n_test: int = 100
+    alpha: float = 2.0
+    tau: float = 3.0
+    a_high: float = 12.0
+    a_low: float = 4.0
+    source: float = 1.0
+    rtol: float = 1e-6
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.fine_resolution < 3 or self.subsample < 1:
+            raise ValueError(
+                "DarcyConfig expects fine_resolution >= 3 and subsample >= 1, got "
+                f"fine_resolution={self.fine_resolution}, subsample={self.subsample}"
+            )
+        if (self.fine_resolution - 1) % self.subsample:
+            raise ValueError(
+                f"DarcyConfig expects subsample to divide fine_resolution - 1 so that the "
+                f"coarse grid keeps the boundary nodes; got fine_resolution="
+                f"{self.fine_resolution}, subsample={self.subsample}"
+            )
+        if self.n_train < 1 or self.n_test < 1:
+            raise ValueError(
+                f"DarcyConfig expects n_train >= 1 and n_test >= 1, got {self.n_train}, "
+                f"{self.n_test}"
+            )
+        if not (0 < self.a_low and 0 < self.a_high):
+            raise ValueError(
+                f"DarcyConfig expects positive coefficients, got a_low={self.a_low}, "
+                f"a_high={self.a_high}"
+            )
+
+    @property
+    def resolution(self) -> int:
+        """Nodes per side of the stored grid."""
+        return (self.fine_resolution - 1) // self.subsample + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return config_to_dict(self)
+
+
+def darcy_coefficient(key: jax.Array, config: DarcyConfig) -> jax.Array:
+    """One thresholded coefficient ``a: (s, s)`` on the fine grid."""
+    field = neumann_grf(key, 1, config.fine_resolution, alpha=config.alpha, tau=config.tau)[0]
+    return jnp.where(field >= 0, config.a_high, config.a_low).astype(jnp.float32)
+
+
+def sample_keys(seed: int, start: int, count: int) -> jax.Array:
+    """The keys of samples ``start .. start+count-1``: ``fold_in(key(seed), i)``."""
+    return jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(
+        jnp.arange(start, start + count)
+    )
+
+
+def _make_batch_solver(config: DarcyConfig):
+    r = config.subsample
+
+    def one(key):
+        a = darcy_coefficient(key, config)
+        u = solve_darcy(a, config.source, rtol=config.rtol)
+        return a[::r, ::r], u[::r, ::r]
+
+    return jax.jit(jax.vmap(one))
+
+
+def generate_darcy(
+    config: DarcyConfig, *, batch_size: int = 32, progress=None
+) -> dict[str, OperatorDataset]:
+    """Generate the train and test splits of ``config``.
+
+    Samples ``0 .. n_train-1`` form the train split and the next ``n_test`` the test
+    split. Generation runs ``jit(vmap(solve))`` over batches of ``batch_size``
+    samples (the last batch is padded, so one compiled program serves all).
+
+    Returns:
+        ``{"train": OperatorDataset, "test": OperatorDataset}`` with inputs ``a`` and
+        outputs ``u``, each ``(N, 1, s, s)`` in float32.
+    """
+    n_total = config.n_train + config.n_test
+    solve_batch = _make_batch_solver(config)
+    a_all, u_all = [], []
+    for start in range(0, n_total, batch_size):
+        a, u = solve_batch(sample_keys(config.seed, start, batch_size))
+        count = min(batch_size, n_total - start)
+        a_all.append(np.asarray(a)[:count])
+        u_all.append(np.asarray(u)[:count])
+        if progress is not None:
+            progress(count)
+    a_all = np.concatenate(a_all)[:, None]
+    u_all = np.concatenate(u_all)[:, None]
+    s = config.resolution
+    coords = (np.linspace(0.0, 1.0, s), np.linspace(0.0, 1.0, s))
+    meta = config.to_dict()
+    n = config.n_train
+    return {
+        "train": OperatorDataset(a_all[:n], u_all[:n], coords, meta),
+        "test": OperatorDataset(a_all[n:], u_all[n:], coords, meta),
+    }
+
+
+def generation_rate(config: DarcyConfig, *, batch_size: int = 32, repeats: int = 1) -> dict:
+    """Samples per second of `generate_darcy`'s compiled batch solver (compile excluded)."""
+    solve_batch = _make_batch_solver(config)
+    keys = sample_keys(config.seed, 0, batch_size)
+    start = time.perf_counter()
+    jax.block_until_ready(solve_batch(keys))
+    compile_s = time.perf_counter() - start
+    start = time.perf_counter()
+    for _ in range(repeats):
+        jax.block_until_ready(solve_batch(keys))
+    elapsed = time.perf_counter() - start
+    return {
+        "resolution": config.fine_resolution,
+        "batch_size": batch_size,
+        "compile_s": compile_s,
+        "samples_per_s": batch_size * repeats / elapsed,
+    }
