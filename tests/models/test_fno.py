@@ -1,0 +1,187 @@
+"""FNO: the spectral layer against a brute-force Fourier sum, resolution independence,
+the parameter-count formula, 1-D/2-D/3-D, padding and clear input errors."""
+
+import itertools
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from sciml.models import FNO, SpectralConv, count_parameters, fno_param_count
+from sciml.models.fno import min_grid
+
+
+def brute_force_spectral_conv(layer: SpectralConv, x: np.ndarray) -> np.ndarray:
+    """The spectral convolution by explicit Fourier sums, independent of any FFT.
+
+    Every retained wavenumber k (``[0, m)`` or ``[n - m, n)`` on leading axes, ``[0, m)``
+    on the last) has coefficient ``X_k = sum_j x_j exp(-2 pi i k.j / n)``, is mixed by
+    the weight of its corner, and contributes ``c_k Re(Y_k exp(2 pi i k.j / n)) / N``
+    to the output, with ``c_k = 1`` for a zero last wavenumber and 2 otherwise (the
+    conjugate half that a real field carries implicitly).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    weights = np.asarray(layer.weights, dtype=np.float64)
+    weights = weights[:, 0] + 1j * weights[:, 1]  # (corners, in, out, *modes)
+    grid = x.shape[1:]
+    d = len(grid)
+    points = np.stack(np.meshgrid(*[np.arange(n) for n in grid], indexing="ij"), -1)
+    points = points.reshape(-1, d)
+    y = np.zeros((layer.out_channels, points.shape[0]))
+    for corner in range(2 ** (d - 1)):
+        negative = [(corner >> (d - 2 - axis)) & 1 for axis in range(d - 1)]
+        for index in itertools.product(*[range(m) for m in layer.modes]):
+            k = [
+                (grid[axis] - layer.modes[axis] + i) if axis < d - 1 and negative[axis] else i
+                for axis, i in enumerate(index)
+            ]
+            phase = np.exp(2j * np.pi * (points @ (np.array(k) / np.array(grid))))
+            coefficient = x.reshape(x.shape[0], -1) @ phase.conj()  # (in,)
+            mixed = coefficient @ weights[(corner, slice(None), slice(None), *index)]
+            factor = 1.0 if k[-1] == 0 else 2.0
+            y += factor * np.real(mixed[:, None] * phase[None, :])
+    return y.reshape(layer.out_channels, *grid) / np.prod(grid)
+
+
+@pytest.mark.parametrize(
+    "grid, modes",
+    [((16,), (5,)), ((12, 10), (3, 4)), ((8, 10, 6), (2, 3, 2))],
+    ids=["1d", "2d", "3d"],
+)
+def test_spectral_conv_equals_brute_force_fourier_sum(grid, modes):
+    layer = SpectralConv(3, 2, modes, key=jax.random.key(0), dtype=jnp.float64)
+    # random (not small) weights so every corner and mode matters
+    layer = eqx.tree_at(
+        lambda conv: conv.weights, layer, jax.random.normal(jax.random.key(1), layer.weights.shape)
+    )
+    x = jax.random.normal(jax.random.key(2), (3, *grid), jnp.float64)
+    expected = brute_force_spectral_conv(layer, np.asarray(x))
+    np.testing.assert_allclose(
+        np.asarray(eqx.filter_jit(layer)(x)), expected, rtol=1e-10, atol=1e-10
+    )
+
+
+def test_spectral_conv_is_resolution_independent_on_band_limited_input():
+    """A field with no energy beyond the kept modes, sampled on two grids: the layer's
+    outputs are the same function, so they agree where the grids share points."""
+    layer = SpectralConv(2, 2, (4, 4), key=jax.random.key(0), dtype=jnp.float64)
+
+    def field(n):
+        s = np.arange(n) / n
+        x, y = np.meshgrid(s, s, indexing="ij")
+        first = np.sin(2 * np.pi * (x + 2 * y)) + np.cos(2 * np.pi * 3 * x)
+        second = np.cos(2 * np.pi * (2 * x - y)) + 0.5
+        return jnp.asarray(np.stack([first, second]))
+
+    apply = eqx.filter_jit(layer)
+    coarse, fine = apply(field(16)), apply(field(32))
+    np.testing.assert_allclose(np.asarray(fine[:, ::2, ::2]), np.asarray(coarse), atol=1e-12)
+
+
+def test_fno_evaluates_at_two_resolutions():
+    model = FNO(1, 2, (4, 4), 8, 2, padding=3, key=jax.random.key(0))
+    for n in (16, 29):
+        a = jax.random.normal(jax.random.key(n), (1, n, n))
+        out = eqx.filter_jit(model)(a)
+        assert out.shape == (2, n, n)
+        assert bool(jnp.all(jnp.isfinite(out)))
+
+
+@pytest.mark.parametrize(
+    "modes, grid",
+    [((6,), (32,)), ((4, 3), (12, 9)), ((2, 2, 3), (6, 5, 7))],
+    ids=["1d", "2d", "3d"],
+)
+def test_fno_runs_in_one_two_and_three_dimensions_and_batches_by_vmap(modes, grid):
+    model = FNO(2, 3, modes, 6, 3, padding=2, key=jax.random.key(0))
+    a = jax.random.normal(jax.random.key(1), (4, 2, *grid))
+    out = jax.jit(jax.vmap(model))(a)
+    assert out.shape == (4, 3, *grid)
+    np.testing.assert_allclose(
+        np.asarray(out[1]), np.asarray(eqx.filter_jit(model)(a[1])), rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "in_channels, out_channels, modes, width, n_layers, projection, embedding",
+    [
+        (1, 1, (12, 12), 32, 4, 128, True),
+        (3, 2, (5,), 7, 2, 16, False),
+        (2, 1, (3, 4, 2), 5, 3, 9, True),
+    ],
+)
+def test_parameter_count_equals_formula(
+    in_channels, out_channels, modes, width, n_layers, projection, embedding
+):
+    model = FNO(
+        in_channels,
+        out_channels,
+        modes,
+        width,
+        n_layers,
+        projection_channels=projection,
+        positional_embedding=embedding,
+        key=jax.random.key(0),
+    )
+    expected = fno_param_count(
+        in_channels, out_channels, modes, width, n_layers, projection, embedding
+    )
+    assert count_parameters(model) == expected
+
+
+def test_paper_darcy_fno_has_the_published_size():
+    # 2,368,001 parameters, as reported for the FNO-2D Darcy model with 12 modes and width 32
+    model = FNO(1, 1, (12, 12), 32, 4, key=jax.random.key(0))
+    assert count_parameters(model) == 2_368_001
+
+
+def test_padding_changes_the_operator_but_not_the_output_grid():
+    plain = FNO(1, 1, (3, 3), 6, 2, key=jax.random.key(0))
+    padded = FNO(1, 1, (3, 3), 6, 2, padding=(4, 2), key=jax.random.key(0))
+    a = jax.random.normal(jax.random.key(1), (1, 10, 11))
+    out = eqx.filter_jit(padded)(a)
+    assert out.shape == (1, 10, 11)
+    assert not np.allclose(np.asarray(eqx.filter_jit(plain)(a)), np.asarray(out))
+
+
+def test_gradients_flow_to_every_parameter():
+    model = FNO(1, 1, (3, 3), 4, 2, padding=1, key=jax.random.key(0))
+    a = jax.random.normal(jax.random.key(1), (1, 9, 9))
+    grads = eqx.filter_jit(eqx.filter_grad(lambda m: jnp.sum(m(a) ** 2)))(model)
+    for leaf in jax.tree.leaves(eqx.filter(grads, eqx.is_inexact_array)):
+        assert bool(jnp.any(leaf != 0))
+
+
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ((2, 16, 16), r"in_channels=1, \*grid\) with 2 spatial axes, got shape \(2, 16, 16\)"),
+        ((1, 16), r"with 2 spatial axes, got shape \(1, 16\)"),
+        ((1, 16, 16, 16), r"with 2 spatial axes, got shape \(1, 16, 16, 16\)"),
+        ((4, 1, 16, 16), r"got shape \(4, 1, 16, 16\); a batch goes through jax.vmap"),
+        ((1, 5, 16), r"needs a grid of at least \(8, 6\), got grid \(5, 16\)"),
+    ],
+)
+def test_bad_input_names_expected_and_received(shape, message):
+    model = FNO(1, 1, (4, 4), 4, 1, key=jax.random.key(0))
+    with pytest.raises(ValueError, match=message):
+        model(jnp.zeros(shape))
+
+
+def test_bad_constructor_arguments_are_named():
+    with pytest.raises(ValueError, match="modes must be a tuple with one entry per spatial axis"):
+        FNO(1, 1, 12, 8, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="padding must be a non-negative int or a tuple of 2"):
+        FNO(1, 1, (4, 4), 8, padding=(1, 2, 3), key=jax.random.key(0))
+    with pytest.raises(ValueError, match="n_layers must be at least 1, got 0"):
+        FNO(1, 1, (4, 4), 8, 0, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="dtype must be a real floating dtype"):
+        FNO(1, 1, (4, 4), 8, key=jax.random.key(0), dtype=jnp.int32)
+
+
+def test_min_grid():
+    assert min_grid((12, 12)) == (24, 22)
+    assert min_grid((5,)) == (8,)
+    assert min_grid((1,)) == (1,)
