@@ -1,0 +1,138 @@
+"""One epoch of training and the test metrics, each a single compiled call.
+
+The builders are memoised on the model's static structure and the configuration, so
+``fit`` calls that share them (a resumed run, a repeated experiment) compile once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array, PyTree
+
+from sciml.train.config import TrainConfig
+from sciml.train.losses import relative_h1, relative_l2
+from sciml.train.optimizers import make_optimizer, make_schedule
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def shuffle(key: jax.Array, epoch: Array, n: int) -> Array:
+    """The order of the ``n`` training samples in ``epoch``: ``permutation(fold_in(key,
+    epoch), n)``, so the batches of any epoch can be drawn again on resuming.
+
+    Compiled apart from the epoch (once per ``n``), as the random permutation is slow
+    to compile.
+    """
+    return jax.random.permutation(jax.random.fold_in(key, epoch), n)
+
+
+def make_train_epoch(
+    static: PyTree,
+    optimizer: optax.GradientTransformation,
+    schedule: optax.Schedule,
+    loss: Callable[[Array, Array], Array],
+    batch_size: int,
+    steps_per_epoch: int,
+) -> Callable:
+    """The compiled epoch ``(params, opt_state, frozen, inputs, outputs, order) ->
+    (params, opt_state, metrics)``.
+
+    The model is ``eqx.combine(params, frozen, static)``. The first
+    ``steps_per_epoch * batch_size`` entries of ``order`` (a permutation of the ``N``
+    samples) form the minibatches; ``lax.scan`` runs the optimiser step on each, with
+    the batch loss ``mean_i loss(model(a_i), u_i)``. ``metrics`` holds the mean batch
+    ``loss``, the ``learning_rate`` of the epoch's first step and ``finite``, False if
+    a batch loss or a final parameter is not finite. ``params`` and ``opt_state`` are
+    donated: their buffers are reused for the results.
+    """
+
+    def batch_loss(params, frozen, inputs, outputs):
+        model = eqx.combine(params, frozen, static)
+        return jnp.mean(jax.vmap(lambda a, u: loss(model(a), u))(inputs, outputs))
+
+    def step(frozen, inputs, outputs, carry, batch):
+        params, opt_state = carry
+        value, grads = jax.value_and_grad(batch_loss)(params, frozen, inputs[batch], outputs[batch])
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), value
+
+    def train_epoch(params, opt_state, frozen, inputs, outputs, order):
+        first_step = optax.tree_utils.tree_get(opt_state, "ScaleByScheduleState").count
+        batches = order[: steps_per_epoch * batch_size].reshape(steps_per_epoch, batch_size)
+        body = functools.partial(step, frozen, inputs, outputs)
+        (params, opt_state), losses = jax.lax.scan(body, (params, opt_state), batches)
+        finite = jnp.all(jnp.isfinite(losses))
+        for leaf in jax.tree.leaves(params):
+            finite = finite & jnp.all(jnp.isfinite(leaf))
+        metrics = {
+            "loss": jnp.mean(losses),
+            "learning_rate": schedule(first_step),
+            "finite": finite,
+        }
+        return params, opt_state, metrics
+
+    return jax.jit(train_epoch, donate_argnums=(0, 1))
+
+
+def make_evaluate(static: PyTree, domain_length: float) -> Callable:
+    """The compiled test metrics ``(params, frozen, inputs, outputs, mask) -> (l2, h1)``.
+
+    ``inputs``/``outputs`` are the test split in batches, ``(B, batch, C, *grid)``,
+    padded to whole batches; ``mask`` ``(B, batch)`` marks the real samples. Returns
+    the mean over them of the relative L2 and H1 errors.
+    """
+
+    def evaluate(params, frozen, inputs, outputs, mask):
+        model = eqx.combine(params, frozen, static)
+
+        def errors(a, u):
+            pred = model(a)
+            return relative_l2(pred, u), relative_h1(pred, u, domain_length)
+
+        l2, h1 = jax.lax.map(lambda batch: jax.vmap(errors)(*batch), (inputs, outputs))
+        count = jnp.sum(mask)
+        return jnp.sum(jnp.where(mask, l2, 0)) / count, jnp.sum(jnp.where(mask, h1, 0)) / count
+
+    return jax.jit(evaluate)
+
+
+def _memoise_by_value(builder):
+    """``builder`` memoised on its arguments when they are hashable."""
+    cached = functools.lru_cache(maxsize=16)(builder)
+
+    @functools.wraps(builder)
+    def get(*args):
+        try:
+            hash(args)
+        except TypeError:  # a model with an unhashable static field
+            return builder(*args)
+        return cached(*args)
+
+    return get
+
+
+@_memoise_by_value
+def compiled_epoch(
+    static: PyTree, config: TrainConfig, steps_per_epoch: int, schedule_steps: int
+) -> tuple[optax.GradientTransformation, Callable]:
+    """The optimiser and the epoch function of ``config`` for a model structure.
+
+    Only the optimiser, schedule, loss and batch fields of ``config`` matter; callers
+    clear the others (epochs, seed, ...) to share the compilation between runs.
+    """
+    schedule = make_schedule(config, steps_per_epoch, schedule_steps)
+    optimizer = make_optimizer(config, schedule)
+    if config.loss == "h1":
+        loss = functools.partial(relative_h1, length=config.domain_length)
+    else:
+        loss = relative_l2
+    epoch = make_train_epoch(static, optimizer, schedule, loss, config.batch_size, steps_per_epoch)
+    return optimizer, epoch
+
+
+compiled_evaluate = _memoise_by_value(make_evaluate)

@@ -1,0 +1,357 @@
+"""The training loop: one compiled call per epoch, test metrics, checkpoints, resume."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import numpy as np
+from jaxtyping import PyTree
+
+from sciml.train.checkpoint import CheckpointWriter, latest_epoch, load_checkpoint
+from sciml.train.checks import (
+    check_json,
+    check_model_output,
+    check_split,
+    check_test_matches_train,
+)
+from sciml.train.config import TrainConfig
+from sciml.train.epoch import compiled_epoch, compiled_evaluate, shuffle
+from sciml.train.optimizers import make_optimizer
+from sciml.train.trainable import trainable_filter
+
+Split = tuple[Any, Any]
+History = dict[str, list[float]]
+Callback = Callable[[int, History], None]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a non-finite loss or parameters; the run stopped.
+
+    Attributes:
+        epoch: the failing epoch (counted from 1); it was not checkpointed.
+        checkpoint: the folder of the last good checkpoint, or None.
+    """
+
+    def __init__(self, message: str, epoch: int, checkpoint: Path | None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.checkpoint = checkpoint
+
+
+def fit(
+    model: PyTree,
+    train: Split,
+    test: Split | None = None,
+    *,
+    config: TrainConfig,
+    checkpoint_dir: str | os.PathLike | None = None,
+    resume: str | os.PathLike | None = None,
+    progress: bool = True,
+    callbacks: Sequence[Callback] = (),
+    metadata: dict[str, Any] | None = None,
+) -> tuple[PyTree, History]:
+    """Train ``model`` on ``train`` by minibatch Adam(W); the FNO recipe by default.
+
+    Epoch ``e`` (from 0) shuffles the training set by a permutation drawn from
+    ``fold_in(key(config.seed), e)`` and runs every minibatch of ``config.batch_size``
+    samples in one compiled ``lax.scan``; the ``N mod batch_size`` samples the shuffle
+    leaves over sit out that epoch (one compiled shape; the next shuffle differs). The
+    minibatch loss is the mean per-sample relative error (``config.loss``). Then the
+    test split is evaluated. Only the trainable leaves (:func:`trainable_filter`) are
+    updated, so normaliser statistics stay as they are.
+
+    Args:
+        model: an equinox module mapping one sample ``(C_in, *grid)`` to one sample
+            ``(C_out, *grid)``.
+        train: ``(inputs, outputs)``, arrays ``(N, C_in, *grid)`` and ``(N, C_out, *grid)``.
+        test: the same for the test split (its grid may differ from the training
+            grid), or None.
+        config: optimiser, schedule, loss, epochs, batch size, seed, checkpoint period.
+        checkpoint_dir: where to write checkpoints, every ``config.checkpoint_every``
+            epochs and after the last one, keeping the newest 3. It must hold no
+            checkpoints unless it is the ``resume`` folder; defaults to ``resume``.
+        resume: a checkpoint folder of a run with the same config (``epochs`` aside)
+            and training set size: training goes on after its latest checkpoint and
+            ends bit-for-bit where the uninterrupted run ends. The learning-rate
+            schedule stays that run's, so more ``epochs`` go on at its final rate.
+        progress: show a progress bar over the epochs.
+        callbacks: ``cb(epoch, history)`` after each epoch (counted from 1) and its
+            checkpoint; an exception raised by one stops the run, that epoch's
+            checkpoint written.
+        metadata: a JSON-serialisable dict stored with every checkpoint (e.g. the
+            model's configuration, to rebuild it for :func:`load_model`).
+
+    Returns:
+        ``(model, history)``: the trained model, and per-epoch lists ``train_loss``,
+        ``learning_rate`` (at the epoch's first step), ``epoch_time`` (seconds of
+        training and testing; the first includes compilation) and, with a test split,
+        ``test_l2`` and ``test_h1``, the mean relative L2 and H1 errors.
+
+    Raises:
+        ValueError: for inconsistent or non-finite data, a model whose output does not
+            match the outputs, non-JSON metadata, a checkpoint folder in use by another
+            run, or a resume with another configuration or training set size.
+        FileNotFoundError: if ``resume`` holds no checkpoint.
+        NonFiniteLossError: (a FloatingPointError) if an epoch ends with a non-finite
+            loss or parameters; that epoch is not checkpointed, earlier ones are kept.
+
+    References:
+        Li et al., "Fourier Neural Operator for Parametric Partial Differential
+        Equations", ICLR 2021 (relative L2 loss, Adam with step decay, batches of 20).
+    """
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"fit expects config to be a TrainConfig, got {type(config).__name__}")
+    train = check_split("train", train)
+    if len(train[0]) < config.batch_size:
+        raise ValueError(
+            f"the train split has {len(train[0])} samples, fewer than one batch "
+            f"(batch_size={config.batch_size})"
+        )
+    check_model_output(model, *train)
+    if test is not None:
+        test = check_split("test", test)
+        check_test_matches_train(train, test)
+    if metadata is not None:
+        check_json("fit metadata", metadata)
+    if checkpoint_dir is None:
+        checkpoint_dir = resume
+    _check_checkpoint_dir(checkpoint_dir, resume)
+
+    run = _Run.start(model, config, len(train[0]) // config.batch_size, resume)
+    writer = None if checkpoint_dir is None else CheckpointWriter(checkpoint_dir)
+    bar = _progress_bar(run.epoch, config.epochs, progress)
+    try:
+        run.train(train, test, writer, bar, callbacks, metadata)
+    finally:
+        if writer is not None:
+            writer.close()
+        if bar is not None:
+            bar.close()
+    return run.model(), run.history
+
+
+@dataclasses.dataclass
+class _Run:
+    """The state of a run between epochs, and the loop that advances it."""
+
+    config: TrainConfig
+    train_epoch: Callable
+    evaluate: Callable
+    params: PyTree
+    frozen: PyTree
+    static: PyTree
+    opt_state: PyTree
+    key: jax.Array
+    history: History
+    epoch: int  # epochs completed
+    steps_per_epoch: int
+    schedule_steps: int
+    last_checkpoint: tuple[int, Path] | None
+
+    @classmethod
+    def start(cls, model, config, steps_per_epoch, resume) -> _Run:
+        """A fresh run of ``model``, or the run checkpointed in ``resume``."""
+        params, frozen, static = _split(model)
+        if resume is None:
+            key, history, epoch, opt_state = jax.random.key(config.seed), {}, 0, None
+            schedule_steps, last_checkpoint = config.epochs * steps_per_epoch, None
+        else:
+            stored = _load_resumable(resume, model, params, config, steps_per_epoch)
+            params, frozen, _ = _split(stored.model)
+            key, history, epoch = stored.key, stored.history, stored.epoch
+            opt_state = stored.opt_state
+            schedule_steps, last_checkpoint = stored.schedule_steps, (stored.epoch, stored.path)
+        optimizer, train_epoch = compiled_epoch(
+            static, _recipe(config), steps_per_epoch, schedule_steps
+        )
+        # Fresh buffers, as the epoch function donates them and the caller keeps
+        # ``model``; all committed to one device, so that fresh and restored runs
+        # share one compilation.
+        device = jax.devices()[0]
+        params = jax.device_put(params, device, may_alias=False)
+        if opt_state is None:
+            opt_state = optimizer.init(params)
+        return cls(
+            config=config,
+            train_epoch=train_epoch,
+            evaluate=compiled_evaluate(static, config.domain_length),
+            params=params,
+            frozen=jax.device_put(frozen, device),
+            static=static,
+            opt_state=jax.device_put(opt_state, device, may_alias=False),
+            key=key,
+            history=history,
+            epoch=epoch,
+            steps_per_epoch=steps_per_epoch,
+            schedule_steps=schedule_steps,
+            last_checkpoint=last_checkpoint,
+        )
+
+    def model(self) -> PyTree:
+        return eqx.combine(self.params, self.frozen, self.static)
+
+    def train(self, train, test, writer, bar, callbacks, metadata) -> None:
+        """Run the remaining epochs, checkpointing and calling back after each."""
+        config = self.config
+        device = jax.devices()[0]
+        train = jax.device_put(train, device)
+        if test is not None:
+            batch = config.eval_batch_size or config.batch_size
+            test = jax.device_put(_batched(*test, batch), device)
+        while self.epoch < config.epochs:
+            record = self._train_epoch(train, test, writer)
+            for name, value in record.items():
+                self.history.setdefault(name, []).append(value)
+            if bar is not None:
+                bar.update()
+                bar.set_postfix(_postfix(record))
+            if writer is not None and (
+                self.epoch % config.checkpoint_every == 0 or self.epoch == config.epochs
+            ):
+                self._save(writer, metadata)
+            for callback in callbacks:
+                callback(self.epoch, {name: list(values) for name, values in self.history.items()})
+
+    def _train_epoch(self, train, test, writer) -> dict[str, float]:
+        """One epoch and the test metrics: the epoch's record for the history."""
+        started = time.perf_counter()
+        inputs, outputs = train
+        order = shuffle(self.key, np.int32(self.epoch), len(inputs))
+        self.params, self.opt_state, metrics = self.train_epoch(
+            self.params, self.opt_state, self.frozen, inputs, outputs, order
+        )
+        metrics = jax.device_get(metrics)  # the epoch's one wait for the device
+        if not metrics["finite"]:
+            if writer is not None:
+                writer.wait()
+            raise self._non_finite(float(metrics["loss"]), writer)
+        self.epoch += 1
+        record = {"train_loss": float(metrics["loss"])}
+        if test is not None:
+            l2, h1 = self.evaluate(self.params, self.frozen, *test)
+            record.update(test_l2=float(l2), test_h1=float(h1))
+        record["epoch_time"] = time.perf_counter() - started
+        record["learning_rate"] = float(metrics["learning_rate"])
+        return record
+
+    def _save(self, writer, metadata):
+        path = writer.save(
+            self.epoch,
+            self.model(),
+            self.opt_state,
+            config=self.config,
+            key=self.key,
+            history=self.history,
+            metadata=metadata,
+            steps_per_epoch=self.steps_per_epoch,
+            schedule_steps=self.schedule_steps,
+        )
+        self.last_checkpoint = (self.epoch, path)
+
+    def _non_finite(self, mean_loss, writer) -> NonFiniteLossError:
+        failed = self.epoch + 1
+        path = None
+        if writer is None:
+            kept = "no checkpoints are written (checkpoint_dir=None)"
+        elif self.last_checkpoint is None:
+            kept = f"no checkpoint had been written yet in {writer.directory}"
+        else:
+            good, path = self.last_checkpoint
+            kept = f"the last good checkpoint (epoch {good}) is kept at {path}"
+        message = (
+            f"epoch {failed}: the training loss or the parameters are not finite (mean "
+            f"loss {mean_loss}); training stopped and epoch {failed} was not "
+            f"checkpointed; {kept}. A lower learning rate, or normalised data, usually helps."
+        )
+        return NonFiniteLossError(message, failed, path)
+
+
+def _recipe(config: TrainConfig) -> TrainConfig:
+    """The fields of ``config`` the compiled epoch depends on; the others (epochs,
+    seed, ...) cleared, so runs differing only in those share its compilation."""
+    return dataclasses.replace(config, epochs=1, seed=0, checkpoint_every=1, eval_batch_size=None)
+
+
+def _split(model):
+    """(trainable arrays, other arrays, non-arrays) of ``model``."""
+    params, rest = eqx.partition(model, trainable_filter(model))
+    frozen, static = eqx.partition(rest, eqx.is_array)
+    return params, frozen, static
+
+
+def _batched(inputs, outputs, batch):
+    """The test split in whole batches ``(B, batch, C, *grid)``, padded with copies of
+    sample 0, and the mask ``(B, batch)`` of the real samples."""
+    n = len(inputs)
+    n_batches = -(-n // batch)
+    index = np.concatenate([np.arange(n), np.zeros(n_batches * batch - n, dtype=int)])
+    mask = (np.arange(n_batches * batch) < n).reshape(n_batches, batch)
+
+    def reshape(x):
+        return x[index].reshape(n_batches, batch, *x.shape[1:])
+
+    return reshape(inputs), reshape(outputs), mask
+
+
+def _check_checkpoint_dir(checkpoint_dir, resume):
+    if checkpoint_dir is None:
+        return
+    same = resume is not None and Path(checkpoint_dir).absolute() == Path(resume).absolute()
+    existing = latest_epoch(checkpoint_dir)
+    if existing is not None and not same:
+        raise ValueError(
+            f"{checkpoint_dir} already holds checkpoints (latest: epoch {existing}); pass "
+            "resume= that folder to continue that run, or choose another checkpoint_dir"
+        )
+
+
+def _load_resumable(resume, model, params, config, steps_per_epoch):
+    """The latest checkpoint in ``resume``, checked to continue this run."""
+    opt_state_structure = jax.eval_shape(make_optimizer(config, lambda step: 0.0).init, params)
+    checkpoint = load_checkpoint(resume, model, like_opt_state=opt_state_structure)
+    _check_resume(checkpoint, config, steps_per_epoch)
+    return checkpoint
+
+
+def _check_resume(checkpoint, config, steps_per_epoch):
+    if checkpoint.config is None or checkpoint.steps_per_epoch is None:
+        raise ValueError(f"{checkpoint.path} was not written by fit; it cannot be resumed")
+    differences = [
+        f"{name}: {getattr(checkpoint.config, name)!r} stored, {getattr(config, name)!r} given"
+        for name in config.to_dict()
+        if name != "epochs" and getattr(checkpoint.config, name) != getattr(config, name)
+    ]
+    if differences:
+        raise ValueError(
+            f"cannot resume from {checkpoint.path}: the TrainConfig differs from the stored "
+            f"one (only epochs may change): {'; '.join(differences)}"
+        )
+    if checkpoint.steps_per_epoch != steps_per_epoch:
+        raise ValueError(
+            f"cannot resume from {checkpoint.path}: it was trained with "
+            f"{checkpoint.steps_per_epoch} steps per epoch, this train split gives "
+            f"{steps_per_epoch} (batch_size={config.batch_size}); resume with the same "
+            "training data"
+        )
+
+
+def _progress_bar(start, total, enabled):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=start, desc="training", unit="epoch")
+
+
+def _postfix(record):
+    shown = {"train": record["train_loss"]}
+    if "test_l2" in record:
+        shown["test L2"] = record["test_l2"]
+    return {name: f"{value:.4g}" for name, value in shown.items()}
