@@ -9,6 +9,7 @@ from typing import Any
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("step", "cosine", "onecycle")
 LOSSES = ("l2", "h1")
+REDUCTIONS = ("mean", "sum")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,8 +19,9 @@ class TrainConfig:
     The defaults are the FNO recipe of Li et al. (ICLR 2021): 500 epochs of Adam at
     1e-3 with weight decay 1e-4, halved every 100 epochs, batches of 20, relative L2
     loss. Note that the reference code sums the per-sample losses over a batch while
-    ``fit`` averages them; Adam is invariant to that scale except through the weight
-    decay, so ``weight_decay = w / batch_size`` here matches the reference's ``w``.
+    ``fit`` averages them by default; Adam is invariant to that scale except through
+    the weight decay (and its epsilon), so ``loss_reduction="sum"`` with the
+    reference's ``w``, or ``"mean"`` with ``w / batch_size``, reproduce the reference.
 
     Attributes:
         epochs: passes over the training set.
@@ -39,6 +41,9 @@ class TrainConfig:
         step_factor: the multiplier of each decay of the step schedule.
         final_lr_fraction: the cosine schedule's final rate as a fraction.
         loss: ``"l2"`` (relative L2) or ``"h1"`` (relative H1, Fourier-space).
+        loss_reduction: how the per-sample losses of a batch make the loss that is
+            differentiated: ``"mean"`` or ``"sum"`` (the FNO reference code). The
+            recorded ``train_loss`` is the per-sample mean either way.
         domain_length: the side of the (periodic) domain, for the H1 loss and metric.
         seed: seeds the shuffling of the batches.
         checkpoint_every: epochs between two checkpoints (the last epoch is always
@@ -57,6 +62,7 @@ class TrainConfig:
     step_factor: float = 0.5
     final_lr_fraction: float = 0.0
     loss: str = "l2"
+    loss_reduction: str = "mean"
     domain_length: float = 1.0
     seed: int = 0
     checkpoint_every: int = 1
@@ -66,6 +72,7 @@ class TrainConfig:
         _check_name("optimizer", self.optimizer, OPTIMIZERS)
         _check_name("schedule", self.schedule, SCHEDULES)
         _check_name("loss", self.loss, LOSSES)
+        _check_name("loss_reduction", self.loss_reduction, REDUCTIONS)
         for name in ("epochs", "batch_size", "step_every_epochs", "checkpoint_every"):
             _check_positive_int(name, getattr(self, name))
         if self.eval_batch_size is not None:

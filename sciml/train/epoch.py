@@ -38,6 +38,7 @@ def make_train_epoch(
     loss: Callable[[Array, Array], Array],
     batch_size: int,
     steps_per_epoch: int,
+    reduction: str = "mean",
 ) -> Callable:
     """The compiled epoch ``(params, opt_state, frozen, inputs, outputs, order) ->
     (params, opt_state, metrics)``.
@@ -51,15 +52,20 @@ def make_train_epoch(
     donated: their buffers are reused for the results.
     """
 
+    reduce = jnp.sum if reduction == "sum" else jnp.mean
+
     def batch_loss(params, frozen, inputs, outputs):
         model = eqx.combine(params, frozen, static)
-        return jnp.mean(jax.vmap(lambda a, u: loss(model(a), u))(inputs, outputs))
+        losses = jax.vmap(lambda a, u: loss(model(a), u))(inputs, outputs)
+        return reduce(losses), jnp.mean(losses)
 
     def step(frozen, inputs, outputs, carry, batch):
         params, opt_state = carry
-        value, grads = jax.value_and_grad(batch_loss)(params, frozen, inputs[batch], outputs[batch])
+        (_, mean), grads = jax.value_and_grad(batch_loss, has_aux=True)(
+            params, frozen, inputs[batch], outputs[batch]
+        )
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), value
+        return (optax.apply_updates(params, updates), opt_state), mean
 
     def train_epoch(params, opt_state, frozen, inputs, outputs, order):
         first_step = optax.tree_utils.tree_get(opt_state, "ScaleByScheduleState").count
@@ -131,7 +137,15 @@ def compiled_epoch(
         loss = functools.partial(relative_h1, length=config.domain_length)
     else:
         loss = relative_l2
-    epoch = make_train_epoch(static, optimizer, schedule, loss, config.batch_size, steps_per_epoch)
+    epoch = make_train_epoch(
+        static,
+        optimizer,
+        schedule,
+        loss,
+        config.batch_size,
+        steps_per_epoch,
+        config.loss_reduction,
+    )
     return optimizer, epoch
 
 

@@ -119,3 +119,31 @@ def test_other_bad_inputs_are_rejected(problem, model):
         fit(model, (a, u), config=CONFIG, progress=False, metadata={"key": object()})
     with pytest.raises(ValueError, match="TrainConfig"):
         fit(model, (a, u), config=CONFIG.to_dict(), progress=False)
+
+
+def test_sum_reduction_scales_the_gradient_by_the_batch_size(problem):
+    """One SGD step (float64): the summed batch loss moves the weights batch_size times
+    as far as the mean, and the recorded loss is the per-sample mean either way."""
+    import equinox as eqx
+    import optax
+
+    from sciml.train.epoch import make_train_epoch
+    from sciml.train.losses import relative_l2
+
+    from .conftest import PointwiseMLP
+
+    model = PointwiseMLP(2, 1, key=jax.random.key(1), dtype=jnp.float64)
+    inputs, outputs = (np.asarray(x, np.float64) for x in problem[0])
+    params, rest = eqx.partition(model, eqx.is_inexact_array)
+    frozen, static = eqx.partition(rest, eqx.is_array)
+    order = jnp.arange(len(inputs))
+    moved, losses = {}, {}
+    for reduction in ("mean", "sum"):
+        optimizer = optax.chain(optax.sgd(0.05), optax.scale_by_schedule(lambda step: 1.0))
+        epoch = make_train_epoch(static, optimizer, lambda step: 0.05, relative_l2, 4, 1, reduction)
+        start = jax.tree.map(jnp.copy, params)
+        new, _, metrics = epoch(start, optimizer.init(start), frozen, inputs, outputs, order)
+        moved[reduction] = np.asarray(new.hidden) - np.asarray(params.hidden)
+        losses[reduction] = float(metrics["loss"])
+    np.testing.assert_allclose(moved["sum"], 4 * moved["mean"], rtol=1e-12)
+    assert losses["sum"] == pytest.approx(losses["mean"])
