@@ -1,4 +1,11 @@
 """Data sets: generate, cache, read, normalise, batch."""
 
+from sciml.data.cache import cache_path as cache_path
+from sciml.data.cache import load_or_generate as load_or_generate
+from sciml.data.darcy import DarcyConfig as DarcyConfig
+from sciml.data.darcy import generate_darcy as generate_darcy
+from sciml.data.dataset import OperatorDataset as OperatorDataset
+from sciml.data.dataset import load_splits as load_splits
+from sciml.data.dataset import save_splits as save_splits
 from sciml.data.normalise import GaussianNormaliser as GaussianNormaliser
 from sciml.data.normalise import NormalisedOperator as NormalisedOperator

@@ -1,0 +1,114 @@
+"""The ``sciml`` command.
+
+``sciml train TASK --model MODEL --preset quick|paper [--out DIR]`` generates the
+task's data (or loads it from the cache), trains the model, evaluates it on the
+test split, prints a results table and writes ``results.json``, a checkpoint and
+a figure into ``DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sciml.presets import MODELS, PRESETS, TASKS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sciml", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="generate data, train a model, evaluate it")
+    train.add_argument("task", help=f"one of: {', '.join(TASKS)}")
+    train.add_argument("--model", default="fno", help=f"one of: {', '.join(MODELS)}")
+    train.add_argument("--preset", default="quick", help=f"one of: {', '.join(PRESETS)}")
+    train.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: runs/TASK-MODEL-PRESET, numbered if it exists)",
+    )
+    train.add_argument(
+        "--resume", action="store_true", help="continue the run checkpointed in --out"
+    )
+    train.add_argument("--cache", type=Path, default=None, help="data cache folder")
+    train.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
+    train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def _table(record: dict) -> str:
+    rows = [
+        ("task / model / preset", f"{record['task']} / {record['model']} / {record['preset']}"),
+        ("grid", " x ".join(str(n) for n in record["resolution"])),
+        ("train / test samples", f"{record['n_train']} / {record['n_test']}"),
+        ("parameters", f"{record['parameters']:,}"),
+        ("epochs", str(record["epochs"])),
+        ("test relative L2", f"{record['test_relative_l2']:.4f}"),
+    ]
+    if record.get("reference_l2") is not None:
+        rows.append(("published", f"{record['reference_l2']:.4f} ({record['reference']})"))
+    cached = " (from cache)" if record["data_from_cache"] else ""
+    rows += [
+        ("data (s)", f"{record['data_seconds']:.1f}{cached}"),
+        ("training (s)", f"{record['train_seconds']:.1f}"),
+        ("training samples/s", f"{record['train_samples_per_s']:.1f}"),
+        ("device", record["device"]),
+    ]
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
+
+
+def _fresh_folder(base: Path) -> Path:
+    """``base``, or ``base-2``, ``base-3``, ... : the first that does not exist yet."""
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from sciml.presets import get_preset
+
+    try:
+        preset = get_preset(args.task, args.model, args.preset)
+    except ValueError as error:
+        print(f"sciml: error: {error}", file=sys.stderr)
+        return 2
+    if args.epochs is not None:
+        import dataclasses
+
+        if args.epochs < 1:
+            print(
+                f"sciml: error: --epochs expects a positive integer, got {args.epochs}",
+                file=sys.stderr,
+            )
+            return 2
+        preset = dataclasses.replace(
+            preset, train=dataclasses.replace(preset.train, epochs=args.epochs)
+        )
+    if args.resume and args.out is None:
+        print(
+            "sciml: error: --resume needs --out, the folder of the run to continue", file=sys.stderr
+        )
+        return 2
+    out = args.out or _fresh_folder(Path("runs") / f"{args.task}-{args.model}-{args.preset}")
+
+    from sciml.experiment import run_preset
+
+    try:
+        record = run_preset(
+            preset, out, cache=args.cache, progress=not args.no_progress, resume=args.resume
+        )
+    except (ValueError, FileNotFoundError) as error:
+        print(f"sciml: error: {error}", file=sys.stderr)
+        return 2
+    print(_table(record))
+    print(f"wrote {out}/: results.json, results.md, prediction.png, checkpoint/")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

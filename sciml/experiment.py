@@ -1,0 +1,243 @@
+"""One run of a preset: generate (or load) data, train, evaluate, record.
+
+This is the pipeline behind ``sciml train``; it writes into ``out``:
+``results.json`` (the record), ``checkpoint/`` (orbax checkpoints of the run) and
+``prediction.png`` (input, truth, prediction and error of one test sample).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sciml._io import write_atomic, write_json
+from sciml.data.cache import load_or_generate
+from sciml.data.darcy import generate_darcy
+from sciml.data.normalise import GaussianNormaliser, NormalisedOperator
+from sciml.models import FNO, count_parameters
+from sciml.plots import plot_prediction_2d
+from sciml.presets import Preset
+from sciml.train import fit, latest_epoch, relative_l2
+
+
+def build_model(preset: Preset, in_channels: int, out_channels: int, *, key: jax.Array):
+    """The network named by the preset's model config, for the task's channels."""
+    options = dict(preset.model_config.options)
+    if preset.model_config.name == "fno":
+        modes = tuple(options.pop("modes"))
+        return FNO(in_channels, out_channels, modes, key=key, **options)
+    raise ValueError(f"unknown model {preset.model_config.name!r}; expected 'fno'")
+
+
+def _generate(preset: Preset, progress: bool):
+    if preset.task == "darcy":
+        total = preset.data.n_train + preset.data.n_test
+        bar = _progress_bar(total, "generating darcy", progress)
+        splits = generate_darcy(preset.data, progress=bar.update if bar else None)
+        if bar:
+            bar.close()
+        return splits
+    raise ValueError(f"unknown task {preset.task!r}; expected 'darcy'")
+
+
+def _progress_bar(total, desc, enabled):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="sample")
+
+
+@eqx.filter_jit
+def _errors(model, inputs, outputs):
+    return jax.vmap(lambda a, u: relative_l2(model(a), u))(inputs, outputs)
+
+
+def evaluate(model, inputs: np.ndarray, outputs: np.ndarray, batch_size: int = 50) -> np.ndarray:
+    """Relative L2 error of every sample: ``(N,)``, in batches of ``batch_size``."""
+    errors = []
+    for start in range(0, len(inputs), batch_size):
+        stop = start + batch_size
+        errors.append(np.asarray(_errors(model, inputs[start:stop], outputs[start:stop])))
+    return np.concatenate(errors)
+
+
+def environment() -> dict[str, Any]:
+    """Device, versions and git revision, for the record of a run."""
+    versions = {}
+    for package in ("sciml", "jax", "jaxlib", "equinox", "optax", "orbax-checkpoint"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    try:
+        revision = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        revision = None
+    device = jax.devices()[0]
+    return {
+        "device": f"{device.platform}:{device.device_kind}",
+        "device_count": jax.device_count(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "versions": versions,
+        "git_revision": revision,
+    }
+
+
+def run_preset(
+    preset: Preset,
+    out: str | os.PathLike,
+    *,
+    cache: str | os.PathLike | None = None,
+    progress: bool = True,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """Generate or load the data, train, evaluate on the test split and write the record.
+
+    Args:
+        preset: what data, model and training.
+        out: the run folder: ``results.json``, ``results.md``, ``prediction.png`` and
+            ``checkpoint/`` are written there.
+        cache: the data cache folder (default: ``$SCIML_CACHE`` or ``~/.cache/sciml``).
+        progress: show progress bars.
+        resume: continue the run checkpointed in ``out/checkpoint`` (same preset; more
+            epochs may be asked for). Without it, a folder that already holds a run's
+            checkpoints is refused rather than overwritten.
+
+    Returns:
+        The record written to ``results.json``.
+    """
+    out = Path(out)
+    checkpoint = out / "checkpoint"
+    held = latest_epoch(checkpoint)
+    if resume and held is None:
+        raise FileNotFoundError(f"cannot resume: {checkpoint} holds no checkpoint")
+    if not resume and held is not None:
+        raise ValueError(
+            f"{out} already holds a run (checkpoint of epoch {held}); resume it, or choose "
+            "another output folder"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    splits, from_cache = load_or_generate(
+        preset.task, preset.data.to_dict(), lambda: _generate(preset, progress), cache
+    )
+    data_s = time.perf_counter() - started
+    train, test = splits["train"], splits["test"]
+    n_generated = len(train) + len(test)
+
+    key = jax.random.key(preset.train.seed)
+    network = build_model(preset, train.inputs.shape[1], train.outputs.shape[1], key=key)
+    model = NormalisedOperator(
+        network, GaussianNormaliser.fit(train.inputs), GaussianNormaliser.fit(train.outputs)
+    )
+    train_started = time.perf_counter()
+    model, history = fit(
+        model,
+        train.arrays(),
+        test.arrays(),
+        config=preset.train,
+        checkpoint_dir=checkpoint,
+        resume=checkpoint if resume else None,
+        progress=progress,
+        metadata=preset.to_dict(),
+    )
+    train_s = time.perf_counter() - train_started
+
+    errors = evaluate(model, *test.arrays())
+    worst = int(np.argmax(errors))
+    median = int(np.argsort(errors)[len(errors) // 2])
+    prediction = np.asarray(eqx.filter_jit(model)(jnp.asarray(test.inputs[median])))
+    plot_prediction_2d(
+        out / "prediction.png",
+        test.inputs[median, 0],
+        test.outputs[median, 0],
+        prediction[0],
+        title=f"{preset.task} / {preset.model} / {preset.name}: median test sample, "
+        f"relative L2 {errors[median]:.4f}",
+    )
+    epochs = len(history["train_loss"])
+    epoch_times = np.asarray(history["epoch_time"])
+    steady = epoch_times[1:] if len(epoch_times) > 1 else epoch_times
+    steps_per_epoch = len(train) // preset.train.batch_size
+    record = {
+        **preset.to_dict(),
+        "parameters": count_parameters(network),
+        "test_relative_l2": float(np.mean(errors)),
+        "test_relative_l2_worst": float(errors[worst]),
+        "train_loss_final": float(history["train_loss"][-1]),
+        "history": {k: [float(v) for v in vals] for k, vals in history.items()},
+        "epochs": epochs,
+        "data_seconds": data_s,
+        "data_from_cache": from_cache,
+        "data_samples_per_s": None if from_cache else n_generated / data_s,
+        "train_seconds": train_s,
+        "time_per_epoch_s": float(np.mean(steady)),
+        "train_samples_per_s": steps_per_epoch * preset.train.batch_size / float(np.mean(steady)),
+        "wall_seconds": time.perf_counter() - started,
+        "resolution": list(train.grid_shape),
+        "n_train": len(train),
+        "n_test": len(test),
+        **environment(),
+    }
+    write_json(out / "results.json", _jsonable(record))
+    write_atomic(out / "results.md", results_table(record).encode())
+    return record
+
+
+def results_table(record: dict[str, Any]) -> str:
+    """A markdown table of one run, with the published number beside ours."""
+    reference = record.get("reference_l2")
+    rows = [
+        ("task / model / preset", f"{record['task']} / {record['model']} / {record['preset']}"),
+        ("grid", " x ".join(str(n) for n in record["resolution"])),
+        ("train / test samples", f"{record['n_train']} / {record['n_test']}"),
+        ("parameters", f"{record['parameters']:,}"),
+        ("epochs", str(record["epochs"])),
+        ("test relative L2 (ours)", f"{record['test_relative_l2']:.4f}"),
+        (
+            "test relative L2 (published)",
+            f"{reference:.4f} ({record['reference']})" if reference is not None else "-",
+        ),
+        (
+            "data (s)",
+            f"{record['data_seconds']:.1f}"
+            + (" (from cache)" if record["data_from_cache"] else ""),
+        ),
+        ("training (s)", f"{record['train_seconds']:.1f}"),
+        ("training samples/s", f"{record['train_samples_per_s']:.1f}"),
+        ("wall (s)", f"{record['wall_seconds']:.1f}"),
+        ("device", record["device"]),
+    ]
+    lines = ["| | |", "| --- | --- |"] + [f"| {name} | {value} |" for name, value in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _jsonable(obj):
+    if dataclasses.is_dataclass(obj):
+        return _jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.generic,)):
+        return obj.item()
+    return obj
