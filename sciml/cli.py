@@ -38,23 +38,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _table(record: dict) -> str:
-    rows = [
-        ("task / model / preset", f"{record['task']} / {record['model']} / {record['preset']}"),
-        ("grid", " x ".join(str(n) for n in record["resolution"])),
-        ("train / test samples", f"{record['n_train']} / {record['n_test']}"),
-        ("parameters", f"{record['parameters']:,}"),
-        ("epochs", str(record["epochs"])),
-        ("test relative L2", f"{record['test_relative_l2']:.4f}"),
-    ]
-    if record.get("reference_l2") is not None:
-        rows.append(("published", f"{record['reference_l2']:.4f} ({record['reference']})"))
-    cached = " (from cache)" if record["data_from_cache"] else ""
-    rows += [
-        ("data (s)", f"{record['data_seconds']:.1f}{cached}"),
-        ("training (s)", f"{record['train_seconds']:.1f}"),
-        ("training samples/s", f"{record['train_samples_per_s']:.1f}"),
-        ("device", record["device"]),
-    ]
+    from sciml.experiment import summary_rows
+
+    rows = summary_rows(record)
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
 

@@ -56,7 +56,7 @@ def test_tiny_run_writes_record_checkpoint_and_figure(tmp_path):
     assert written["parameters"] > 0 and written["data_from_cache"] is False
     assert (tmp_path / "run" / "prediction.png").read_bytes()[:4] == b"\x89PNG"
     assert any((tmp_path / "run" / "checkpoint").iterdir())
-    assert "| test relative L2 (ours) |" in (tmp_path / "run" / "results.md").read_text()
+    assert "| test relative L2 |" in (tmp_path / "run" / "results.md").read_text()
     # a second run reads the data from the cache
     again = run_preset(preset, tmp_path / "run2", cache=tmp_path / "cache", progress=False)
     assert again["data_from_cache"] is True
