@@ -23,11 +23,7 @@ import jax.numpy as jnp
 import optax
 
 from sciml.models.fno import FNO, count_parameters
-
-
-def relative_l2(prediction: jax.Array, target: jax.Array) -> jax.Array:
-    """``||prediction - target||_2 / ||target||_2`` of one sample."""
-    return jnp.linalg.norm((prediction - target).ravel()) / jnp.linalg.norm(target.ravel())
+from sciml.train import relative_l2
 
 
 def make_train_step(optimiser: optax.GradientTransformation):

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciml.spectral import _per_axis_lengths, wavenumber_grid
+from sciml.spectral import _check_size, _per_axis_lengths, wavenumber_grid
 
 __all__ = [
     "neumann_grf",
@@ -38,16 +38,6 @@ __all__ = [
 # --------------------------------------------------------------------------- checks
 
 
-def _check_count(name: str, value: int) -> int:
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}") from None
-    if value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value}")
-    return value
-
-
 def _check_grid_shape(shape: Sequence[int]) -> tuple[int, ...]:
     if isinstance(shape, int):
         shape = (shape,)
@@ -57,7 +47,7 @@ def _check_grid_shape(shape: Sequence[int]) -> tuple[int, ...]:
             f"shape must have 1, 2 or 3 axes (d = 1, 2, 3), got {shape} with {len(shape)} axes"
         )
     for n in shape:
-        _check_count(f"every grid size in shape {shape}", n)
+        _check_size(f"every grid size in shape {shape}", n)
     return tuple(operator.index(n) for n in shape)
 
 
@@ -212,7 +202,7 @@ def periodic_grf(
         Equations", ICLR 2021. Lord, Powell and Shardlow, "An Introduction to
         Computational Stochastic PDEs", Cambridge University Press (2014), ch. 7.
     """
-    num = _check_count("num", num)
+    num = _check_size("num", num)
     shape = _check_grid_shape(shape)
     _check_parameters(tau, sigma, length)
     length = _per_axis_lengths(length, len(shape))
@@ -269,7 +259,7 @@ def neumann_grf_spectrum(
     Returns:
         ``(s, s)`` array of variances, indexed by ``(k1, k2)``.
     """
-    s = _check_count("s", s)
+    s = _check_size("s", s)
     _check_parameters(tau, sigma)
     _check_dtype(dtype)
     return _neumann_kl_std(s, alpha, tau, sigma, dtype) ** 2
@@ -318,8 +308,8 @@ def neumann_grf(
         Li et al., "Fourier Neural Operator for Parametric Partial Differential
         Equations", ICLR 2021 (Darcy flow data, generator ``GRF.m``).
     """
-    num = _check_count("num", num)
-    s = _check_count("s", s)
+    num = _check_size("num", num)
+    s = _check_size("s", s)
     _check_parameters(tau, sigma)
     _check_dtype(dtype)
     xi = jax.random.normal(key, (num, s, s), dtype=dtype)

@@ -29,12 +29,13 @@ __all__ = [
 
 
 def _check_size(name: str, n: int) -> int:
+    """``n`` as an int, or a ValueError naming ``name``, unless it is an integer >= 1."""
     try:
         n = operator.index(n)
     except TypeError:
-        raise ValueError(f"{name} must be a positive integer, got {n!r}") from None
+        raise ValueError(f"{name} must be an integer >= 1, got {n!r}") from None
     if n < 1:
-        raise ValueError(f"{name} must be a positive integer, got {n}")
+        raise ValueError(f"{name} must be an integer >= 1, got {n}")
     return n
 
 
