@@ -33,6 +33,8 @@ __all__ = [
     "FNO",
     "FourierLayer",
     "PointwiseLinear",
+    "RecurrentFNO",
+    "SpaceTimeFNO",
     "SpectralConv",
     "count_parameters",
     "fno_param_count",
@@ -398,6 +400,151 @@ class FNO(eqx.Module):
             v = v[(slice(None), *(slice(0, n) for n in grid))]
         v = self.activation(self.projection_hidden(v))
         return self.projection_out(v)
+
+
+class RecurrentFNO(eqx.Module):
+    """FNO-2D in time: a window of past frames predicts the next frame, recurrently.
+
+    ``frames: (n_in, *grid) -> (n_out, *grid)``. The network ``step`` (an :class:`FNO`
+    with ``n_in`` input channels and one output channel) maps the frames
+    ``w(t - n_in + 1), ..., w(t)`` to ``w(t + 1)``; the prediction is appended to the
+    window, the oldest frame dropped, and the step repeated ``n_out`` times with
+    ``lax.scan``. Training through the whole rollout (as here, the loss of the full
+    predicted trajectory) is the FNO paper's Navier–Stokes set-up: 10 frames in,
+    ``T - 10`` frames out (Li et al. 2021, §5.3, ``fourier_2d_time.py``).
+
+    Args:
+        n_in: frames in the input window (10 in the paper).
+        n_out: frames predicted.
+        modes: Fourier modes per spatial axis, e.g. ``(12, 12)``.
+        width: channels of the Fourier layers (20 in the paper).
+        n_layers, projection_channels, padding, positional_embedding, activation:
+            as for :class:`FNO`.
+        key: random key.
+        dtype: floating dtype of the parameters.
+    """
+
+    step: FNO
+    n_in: int = eqx.field(static=True)
+    n_out: int = eqx.field(static=True)
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        modes: tuple[int, ...],
+        width: int,
+        n_layers: int = 4,
+        *,
+        projection_channels: int = 128,
+        padding: int | tuple[int, ...] = 0,
+        positional_embedding: bool = True,
+        activation: Callable[[Array], Array] = jax.nn.gelu,
+        key: PRNGKeyArray,
+        dtype=jnp.float32,
+    ):
+        if int(n_in) < 1 or int(n_out) < 1:
+            raise ValueError(f"n_in and n_out must be at least 1, got {n_in} and {n_out}")
+        self.n_in = int(n_in)
+        self.n_out = int(n_out)
+        self.step = FNO(
+            self.n_in,
+            1,
+            modes,
+            width,
+            n_layers,
+            projection_channels=projection_channels,
+            padding=padding,
+            positional_embedding=positional_embedding,
+            activation=activation,
+            key=key,
+            dtype=dtype,
+        )
+
+    def __call__(self, frames: Float[Array, " n_in *grid"]) -> Float[Array, " n_out *grid"]:
+        self.step.check_input(frames.shape)
+
+        def advance(window, _):
+            new = self.step(window)
+            return jnp.concatenate([window[1:], new]), new[0]
+
+        _, predicted = jax.lax.scan(advance, frames, None, length=self.n_out)
+        return predicted
+
+
+class SpaceTimeFNO(eqx.Module):
+    """FNO-3D in space-time: the input frames, repeated along a time axis, map to the
+    whole predicted trajectory at once.
+
+    ``frames: (n_in, *grid) -> (n_out, *grid)``. The ``n_in`` input frames become
+    channels at every one of ``n_out`` output times (a new last axis), the network is an
+    :class:`FNO` over ``(*grid, time)`` with coordinates ``(x, y, t)`` appended, and its
+    one output channel is the trajectory. Time is not periodic, so the time axis is
+    zero-padded (``time_padding``, 6 in the reference ``fourier_3d.py``); the spatial
+    axes are periodic and are not padded (Li et al. 2021, §5.3, FNO-3D).
+
+    Args:
+        n_in: frames in the input (10 in the paper).
+        n_out: frames predicted (the length of the time axis the network sees).
+        modes: Fourier modes per axis, spatial axes first and time last, e.g.
+            ``(8, 8, 8)``.
+        width: channels of the Fourier layers (20 in the paper).
+        time_padding: zero points appended to the time axis.
+        n_layers, projection_channels, positional_embedding, activation: as for
+            :class:`FNO`.
+        key: random key.
+        dtype: floating dtype of the parameters.
+    """
+
+    network: FNO
+    n_in: int = eqx.field(static=True)
+    n_out: int = eqx.field(static=True)
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        modes: tuple[int, ...],
+        width: int,
+        n_layers: int = 4,
+        *,
+        time_padding: int = 6,
+        projection_channels: int = 128,
+        positional_embedding: bool = True,
+        activation: Callable[[Array], Array] = jax.nn.gelu,
+        key: PRNGKeyArray,
+        dtype=jnp.float32,
+    ):
+        if int(n_in) < 1 or int(n_out) < 1:
+            raise ValueError(f"n_in and n_out must be at least 1, got {n_in} and {n_out}")
+        modes = _check_modes(modes)
+        self.n_in = int(n_in)
+        self.n_out = int(n_out)
+        self.network = FNO(
+            self.n_in,
+            1,
+            modes,
+            width,
+            n_layers,
+            projection_channels=projection_channels,
+            padding=(0,) * (len(modes) - 1) + (int(time_padding),),
+            positional_embedding=positional_embedding,
+            activation=activation,
+            key=key,
+            dtype=dtype,
+        )
+
+    def __call__(self, frames: Float[Array, " n_in *grid"]) -> Float[Array, " n_out *grid"]:
+        d = len(self.network.modes) - 1
+        if frames.ndim != d + 1 or frames.shape[0] != self.n_in:
+            raise ValueError(
+                f"SpaceTimeFNO expects input frames of shape (n_in={self.n_in}, *grid) with "
+                f"{d} spatial axes, got shape {tuple(frames.shape)}; a batch goes through "
+                "jax.vmap(model)"
+            )
+        repeated = jnp.broadcast_to(frames[..., None], (*frames.shape, self.n_out))
+        trajectory = self.network(repeated)[0]
+        return jnp.moveaxis(trajectory, -1, 0)
 
 
 def count_parameters(model) -> int:
