@@ -9,3 +9,9 @@ from sciml.data.dataset import load_splits as load_splits
 from sciml.data.dataset import save_splits as save_splits
 from sciml.data.normalise import GaussianNormaliser as GaussianNormaliser
 from sciml.data.normalise import NormalisedOperator as NormalisedOperator
+from sciml.data.readers import read_fno_burgers as read_fno_burgers
+from sciml.data.readers import read_fno_darcy as read_fno_darcy
+from sciml.data.readers import read_fno_navier_stokes as read_fno_navier_stokes
+from sciml.data.readers import read_pdebench_burgers as read_pdebench_burgers
+from sciml.data.readers import read_pdebench_darcy as read_pdebench_darcy
+from sciml.data.readers import train_test_split as train_test_split

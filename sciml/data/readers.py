@@ -1,0 +1,571 @@
+"""Readers for the published operator-learning data files, into `OperatorDataset`.
+
+Two families of files are read, so a user who has the original files can train on
+them directly:
+
+* The FNO files of Li, Kovachki, Azizzadenesheli, Liu, Bhattacharya, Stuart,
+  Anandkumar, "Fourier Neural Operator for Parametric Partial Differential
+  Equations", ICLR 2021: ``burgers_data_R10.mat``,
+  ``piececonst_r421_N1024_smooth{1,2}.mat`` and ``NavierStokes_V1e-3_N5000_T50.mat``
+  (and their siblings with other viscosities and lengths).
+* The PDEBench files of Takamoto, Praditia, Leiteritz, MacKinlay, Alesiani,
+  Pflüger, Niepert, "PDEBench: An Extensive Benchmark for Scientific Machine
+  Learning", NeurIPS 2022 Datasets and Benchmarks: ``1D_Burgers_Sols_Nu*.hdf5``
+  and ``2D_DarcyFlow_beta*_Train.hdf5``.
+
+Axis conventions
+----------------
+A ``.mat`` file is either MATLAB v5 (read with `scipy.io.loadmat`) or MATLAB v7.3,
+which is an HDF5 file behind a 512-byte header ("userblock"). The format is found
+from the file's contents, never from its name. MATLAB stores arrays column-major,
+so an array that MATLAB calls ``(N, 8192)`` appears to HDF5 as ``(8192, N)``; the
+v7.3 reader reverses every axis, so both formats give the array in MATLAB's own
+axis order. That is also the order the FNO scripts work in (their ``MatReader``
+reverses the axes of v7.3 arrays the same way), so ``coeff[n, i, j]`` here is the
+``x_train[n, i, j]`` of the FNO Darcy script, and the grid axes of a 2-D field are
+kept in that order: ``(N, C, s, s)`` with axis 2 the MATLAB row index.
+
+The PDEBench files are plain (row-major) HDF5 and are read in the order stored:
+``tensor`` is ``(N, T, X)`` for 1-D Burgers and ``(N, 1, X, Y)`` for 2-D Darcy.
+
+Every reader returns channel-first float32 fields ``(N, C, *grid)``; ``n`` limits
+the number of samples and, for HDF5 files, only those samples are read from disk.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import h5py
+import numpy as np
+import scipy.io
+
+from sciml.data.dataset import OperatorDataset
+
+__all__ = [
+    "read_fno_burgers",
+    "read_fno_darcy",
+    "read_fno_navier_stokes",
+    "read_pdebench_burgers",
+    "read_pdebench_darcy",
+    "train_test_split",
+]
+
+_MAT_EXPECTED = "expected a MATLAB v5 or v7.3 (HDF5) .mat file"
+_MAT73_HEADER = b"MATLAB 7.3 MAT-file"
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _existing_file(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no data file at {path}")
+    if not path.is_file():
+        raise ValueError(f"{path} is not a file")
+    return path
+
+
+class _MatFile:
+    """A MATLAB v5 or v7.3 file, read variable by variable in MATLAB axis order."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._hdf5: h5py.File | None = None
+        self._v5_shapes: dict[str, tuple[int, ...]] = {}
+        if h5py.is_hdf5(path):
+            self._open_v73()
+        else:
+            self._open_v5()
+
+    def _open_v73(self):
+        try:
+            file = h5py.File(self.path, "r")
+        except OSError as error:
+            raise ValueError(
+                f"{self.path} looks like HDF5 but cannot be opened; {_MAT_EXPECTED}: {error}"
+            ) from error
+        with open(self.path, "rb") as raw:
+            header = raw.read(len(_MAT73_HEADER))
+        written_by_matlab = header == _MAT73_HEADER or any(
+            "MATLAB_class" in item.attrs for item in file.values()
+        )
+        if not written_by_matlab:
+            file.close()
+            raise ValueError(
+                f"{self.path} is an HDF5 file without the MATLAB 7.3 header or MATLAB_class "
+                f"attributes; {_MAT_EXPECTED} (its axis order would be ambiguous)"
+            )
+        self._hdf5 = file
+
+    def _open_v5(self):
+        with open(self.path, "rb") as raw:
+            header = raw.read(len(_MAT73_HEADER))
+        if header == _MAT73_HEADER:
+            raise ValueError(
+                f"{self.path} has a MATLAB 7.3 header but no readable HDF5 content; {_MAT_EXPECTED}"
+            )
+        try:
+            listing = scipy.io.whosmat(self.path)
+        except (scipy.io.matlab.MatReadError, ValueError, TypeError, OSError, EOFError) as error:
+            raise ValueError(f"{self.path}: {_MAT_EXPECTED}, could not read it: {error}") from error
+        except NotImplementedError as error:  # scipy's answer to v7.3 it cannot read
+            raise ValueError(f"{self.path}: {_MAT_EXPECTED}: {error}") from error
+        self._v5_shapes = {name: tuple(shape) for name, shape, _ in listing}
+
+    def __enter__(self) -> _MatFile:
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._hdf5 is not None:
+            self._hdf5.close()
+
+    @property
+    def format(self) -> str:
+        return "MATLAB v7.3" if self._hdf5 is not None else "MATLAB v5"
+
+    def names(self) -> list[str]:
+        if self._hdf5 is not None:
+            # '#refs#' and '#subsystem#' are MATLAB's own bookkeeping groups.
+            return sorted(name for name in self._hdf5 if not name.startswith("#"))
+        return sorted(self._v5_shapes)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        """The MATLAB size of variable ``name``; ValueError if the file lacks it."""
+        if name not in self.names():
+            raise ValueError(
+                f"{self.path} ({self.format}) has no variable {name!r}; it holds {self.names()}"
+            )
+        if self._hdf5 is None:
+            return self._v5_shapes[name]
+        item = self._hdf5[name]
+        if not isinstance(item, h5py.Dataset) or item.dtype.kind not in "fiu":
+            raise ValueError(
+                f"{self.path}: variable {name!r} is not a real numeric array "
+                f"(got {item!r}); expected a MATLAB double or single array"
+            )
+        return tuple(reversed(item.shape))
+
+    def read(self, name: str, index: tuple[slice, ...] = ()) -> np.ndarray:
+        """``variable[index]`` as float32, with ``index`` in MATLAB axis order."""
+        rank = len(self.shape(name))
+        index = tuple(index) + (slice(None),) * (rank - len(index))
+        if self._hdf5 is not None:
+            # HDF5 sees the axes reversed: select with the reversed index, then
+            # transpose back, so only the selected samples leave the disk.
+            array = self._hdf5[name][tuple(reversed(index))].transpose()
+        else:
+            array = scipy.io.loadmat(self.path, variable_names=[name])[name]
+            if array.dtype.kind not in "fiu":
+                raise ValueError(
+                    f"{self.path}: variable {name!r} is not a real numeric array "
+                    f"(got dtype {array.dtype}); expected a MATLAB double or single array"
+                )
+            array = array[index]
+        return _finite(np.ascontiguousarray(array, dtype=np.float32), name, self.path)
+
+
+def _open_mat(path: str | os.PathLike) -> _MatFile:
+    return _MatFile(_existing_file(path))
+
+
+def _open_hdf5(path: str | os.PathLike, expected: str) -> h5py.File:
+    path = _existing_file(path)
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"{path} is not an HDF5 file; expected {expected}")
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise ValueError(f"{path}: expected {expected}, could not open it: {error}") from error
+
+
+def _hdf5_dataset(file: h5py.File, name: str, rank: int, layout: str) -> h5py.Dataset:
+    """Dataset ``name`` of ``file``, checked to be numeric with the given rank."""
+    if name not in file or not isinstance(file[name], h5py.Dataset):
+        raise ValueError(
+            f"{file.filename} has no dataset {name!r} (expected {name} {layout}); "
+            f"it holds {sorted(file)}"
+        )
+    dataset = file[name]
+    if dataset.dtype.kind not in "fiu":
+        raise ValueError(
+            f"{file.filename}: dataset {name!r} has dtype {dataset.dtype}, expected real numbers"
+        )
+    if dataset.ndim != rank:
+        raise ValueError(
+            f"{file.filename}: dataset {name!r} should be {layout}, got shape {dataset.shape}"
+        )
+    return dataset
+
+
+# ----------------------------------------------------------------------- checking
+
+
+def _finite(array: np.ndarray, name: str, path) -> np.ndarray:
+    if not np.all(np.isfinite(array)):
+        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        raise ValueError(f"{path}: {name!r} holds {bad} non-finite values (NaN or inf)")
+    return array
+
+
+def _mat_shape(mat: _MatFile, name: str, layout: str) -> tuple[int, ...]:
+    """MATLAB size of ``name``, checked against ``layout`` such as ``'(N, X)'``."""
+    shape = mat.shape(name)
+    rank = layout.count(",") + 1
+    if len(shape) != rank:
+        raise ValueError(
+            f"{mat.path}: variable {name!r} should have MATLAB size {layout}, got {shape}"
+        )
+    return shape
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"expected {name} to be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _sample_count(n: int | None, available: int, path) -> int:
+    """How many samples to read: all when ``n`` is None, else ``n`` (checked)."""
+    if n is None:
+        return available
+    n = _positive_int(n, "n")
+    if n > available:
+        raise ValueError(f"{path} holds {available} samples, but n={n} were asked for")
+    return n
+
+
+def _square_grid(shape: tuple[int, ...], name: str, path) -> int:
+    if shape[1] != shape[2]:
+        raise ValueError(f"{path}: {name!r} should be on a square grid (N, s, s), got {shape}")
+    return shape[1]
+
+
+def _same_shape(path, first: str, first_shape, second: str, second_shape):
+    if tuple(first_shape) != tuple(second_shape):
+        raise ValueError(
+            f"{path}: {second!r} should have the shape of {first!r} {tuple(first_shape)}, "
+            f"got {tuple(second_shape)}"
+        )
+
+
+def _name_parameter(name: str, pattern: str, cast):
+    """A parameter written in a file name (``V1e-3`` -> 1e-3), or None."""
+    match = re.search(pattern, name)
+    return cast(match.group(1)) if match else None
+
+
+_NUMBER = r"(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
+
+
+# ---------------------------------------------------------------------- FNO files
+
+
+def read_fno_burgers(
+    path: str | os.PathLike, *, subsample: int = 1, n: int | None = None
+) -> OperatorDataset:
+    """The 1-D Burgers data of Li et al. (2021), ``burgers_data_R10.mat``.
+
+    The file holds ``a`` (initial conditions) and ``u`` (solutions at t = 1), each of
+    MATLAB size ``(N, X)`` with X = 8192, on the periodic grid ``x_j = j / X``.
+    Every ``subsample``-th node is kept, as the FNO script does with ``[:, ::sub]``.
+
+    Args:
+        path: the ``.mat`` file, MATLAB v5 or v7.3.
+        subsample: keep every ``subsample``-th node; it must divide X.
+        n: read only the first ``n`` samples (all when None).
+
+    Returns:
+        inputs ``a: (n, 1, s)`` and outputs ``u: (n, 1, s)`` in float32 with
+        ``s = X / subsample``; coordinates ``(arange(s) / s,)`` (periodic, the end
+        point 1 excluded).
+
+    References:
+        Li et al., "Fourier Neural Operator for Parametric Partial Differential
+        Equations", ICLR 2021, §5.1.
+    """
+    with _open_mat(path) as mat:
+        shape = _mat_shape(mat, "a", "(N, X)")
+        _same_shape(mat.path, "a", shape, "u", _mat_shape(mat, "u", "(N, X)"))
+        n_total, size = shape
+        step = _positive_int(subsample, "subsample")
+        if size % step:
+            raise ValueError(
+                f"subsample={step} must divide the {size} periodic grid nodes of {mat.path}"
+            )
+        count = _sample_count(n, n_total, mat.path)
+        index = (slice(0, count), slice(None, None, step))
+        a, u = mat.read("a", index), mat.read("u", index)
+        file_format = mat.format
+    s = size // step
+    config = {
+        "kind": "fno_burgers",
+        "file": Path(path).name,
+        "format": file_format,
+        "subsample": step,
+        "n": count,
+    }
+    return OperatorDataset(a[:, None], u[:, None], (np.arange(s) / s,), config)
+
+
+def read_fno_darcy(
+    path: str | os.PathLike, *, subsample: int = 1, n: int | None = None
+) -> OperatorDataset:
+    """The 2-D Darcy data of Li et al. (2021), ``piececonst_r421_N1024_smooth{1,2}.mat``.
+
+    The file holds ``coeff`` (the piecewise-constant coefficient a) and ``sol`` (the
+    solution u), each of MATLAB size ``(N, 421, 421)`` on the nodes of the unit
+    square, boundary included. Every ``subsample``-th node is kept, as the FNO
+    script does with ``[:, ::r, ::r]``, so the boundary nodes stay. The grid axes are
+    in MATLAB order (see the module docstring), the order the FNO scripts use. The
+    FNO paper trains on the first samples of ``smooth1`` and tests on ``smooth2``:
+    read each file with its own ``n``.
+
+    Args:
+        path: the ``.mat`` file, MATLAB v5 or v7.3.
+        subsample: keep every ``subsample``-th node; it must divide 421 - 1 = 420.
+        n: read only the first ``n`` samples (all when None).
+
+    Returns:
+        inputs ``a: (n, 1, s, s)`` and outputs ``u: (n, 1, s, s)`` in float32 with
+        ``s = (421 - 1) / subsample + 1``; coordinates ``linspace(0, 1, s)`` on both
+        axes.
+
+    References:
+        Li et al., "Fourier Neural Operator for Parametric Partial Differential
+        Equations", ICLR 2021, §5.2.
+    """
+    with _open_mat(path) as mat:
+        shape = _mat_shape(mat, "coeff", "(N, s, s)")
+        _same_shape(mat.path, "coeff", shape, "sol", _mat_shape(mat, "sol", "(N, s, s)"))
+        size = _square_grid(shape, "coeff", mat.path)
+        step = _positive_int(subsample, "subsample")
+        if size < 2 or (size - 1) % step:
+            raise ValueError(
+                f"subsample={step} must divide s - 1 = {size - 1} (the {size} x {size} grid "
+                f"of {mat.path}) so that the boundary nodes are kept"
+            )
+        count = _sample_count(n, shape[0], mat.path)
+        index = (slice(0, count), slice(None, None, step), slice(None, None, step))
+        a, u = mat.read("coeff", index), mat.read("sol", index)
+        file_format = mat.format
+    s = (size - 1) // step + 1
+    coords = (np.linspace(0.0, 1.0, s), np.linspace(0.0, 1.0, s))
+    config = {
+        "kind": "fno_darcy",
+        "file": Path(path).name,
+        "format": file_format,
+        "subsample": step,
+        "n": count,
+    }
+    return OperatorDataset(a[:, None], u[:, None], coords, config)
+
+
+def read_fno_navier_stokes(path: str | os.PathLike, *, n: int | None = None) -> OperatorDataset:
+    """The 2-D Navier–Stokes data of Li et al. (2021), ``NavierStokes_V1e-3_N5000_T50.mat``.
+
+    The file holds ``a`` (initial vorticity, MATLAB size ``(N, 64, 64)``), ``u``
+    (vorticity at t = 1 .. T, ``(N, 64, 64, T)``) and ``t`` (the times, ``(1, T)``),
+    on the periodic grid ``x_j = j / 64`` of the unit torus. The time axis is moved
+    to the channel axis. ``t`` is optional (the config then has ``t: None``). When
+    T = 1, MATLAB drops the trailing singleton axis and ``u`` is ``(N, 64, 64)``;
+    that is read as one frame.
+
+    Args:
+        path: the ``.mat`` file, MATLAB v5 or v7.3.
+        n: read only the first ``n`` trajectories (all when None); from a v7.3 file
+            only those are read from disk.
+
+    Returns:
+        inputs ``w0: (n, 1, s, s)`` and outputs ``w: (n, T, s, s)`` in float32;
+        coordinates ``arange(s) / s`` on both axes. The config holds the times
+        ``t`` as a list, and the viscosity ``nu`` and horizon ``T`` read from the
+        file name (``V1e-3``, ``T50``) when it has them, else None.
+
+    References:
+        Li et al., "Fourier Neural Operator for Parametric Partial Differential
+        Equations", ICLR 2021, §5.3.
+    """
+    with _open_mat(path) as mat:
+        shape = _mat_shape(mat, "a", "(N, s, s)")
+        size = _square_grid(shape, "a", mat.path)
+        u_shape = mat.shape("u")
+        if len(u_shape) == 3:  # a single frame: MATLAB dropped the trailing axis
+            u_shape = (*u_shape, 1)
+        if len(u_shape) != 4 or u_shape[:3] != shape:
+            raise ValueError(
+                f"{mat.path}: variable 'u' should have MATLAB size (N, s, s, T) = "
+                f"({shape[0]}, {size}, {size}, T) to match 'a' {shape}, got {mat.shape('u')}"
+            )
+        n_times = u_shape[3]
+        times = None
+        if "t" in mat.names():
+            times = mat.read("t").ravel()
+            if times.size != n_times:
+                raise ValueError(
+                    f"{mat.path}: 't' should hold the T = {n_times} times of 'u', "
+                    f"got {times.size} values (MATLAB size {mat.shape('t')})"
+                )
+            times = [float(value) for value in times]
+        count = _sample_count(n, shape[0], mat.path)
+        w0 = mat.read("a", (slice(0, count),))
+        w = mat.read("u", (slice(0, count),)).reshape(count, size, size, n_times)
+        file_format = mat.format
+    name = Path(path).name
+    config = {
+        "kind": "fno_navier_stokes",
+        "file": name,
+        "format": file_format,
+        "n": count,
+        "t": times,
+        "nu": _name_parameter(name, r"V" + _NUMBER, float),
+        "T": _name_parameter(name, r"_T(\d+)", int),
+    }
+    outputs = np.ascontiguousarray(np.moveaxis(w, 3, 1))
+    coords = (np.arange(size) / size, np.arange(size) / size)
+    return OperatorDataset(w0[:, None], outputs, coords, config)
+
+
+# ------------------------------------------------------------------ PDEBench files
+
+
+def _coordinate(file: h5py.File, name: str, length: int, axis: str) -> np.ndarray:
+    values = _hdf5_dataset(file, name, 1, f"({axis},)")[()]
+    if values.shape != (length,):
+        raise ValueError(
+            f"{file.filename}: {name!r} should hold the {length} nodes of the data's "
+            f"{axis} axis, got shape {values.shape}"
+        )
+    return _finite(np.asarray(values, dtype=np.float64), name, file.filename)
+
+
+def read_pdebench_burgers(
+    path: str | os.PathLike, *, n: int | None = None, target: str = "final"
+) -> OperatorDataset:
+    """A 1-D Burgers file of PDEBench (Takamoto et al. 2022), ``1D_Burgers_Sols_Nu*.hdf5``.
+
+    The file holds ``tensor`` ``(N, T, X)`` (T frames of N trajectories),
+    ``x-coordinate`` ``(X,)`` and ``t-coordinate``. PDEBench writes
+    ``t-coordinate`` with either T values or T + 1 (its generator also stores the
+    end of the last interval); frame ``k`` is taken at ``t-coordinate[k]``, and a
+    T + 1-th value is dropped.
+
+    Args:
+        path: the PDEBench HDF5 file.
+        n: read only the first ``n`` trajectories (all when None).
+        target: ``"final"``: outputs are the last frame, ``(n, 1, X)``;
+            ``"trajectory"``: outputs are frames 1 .. T-1 as channels,
+            ``(n, T - 1, X)``.
+
+    Returns:
+        inputs ``u(t_0): (n, 1, X)`` and the outputs above in float32; coordinates
+        ``(x-coordinate,)``. The config holds ``times`` (the T frame times) and
+        ``output_times``, and ``nu`` from the file name (``Nu0.01``) when present.
+
+    References:
+        Takamoto et al., "PDEBench: An Extensive Benchmark for Scientific Machine
+        Learning", NeurIPS 2022 Datasets and Benchmarks.
+    """
+    if target not in ("final", "trajectory"):
+        raise ValueError(f"expected target 'final' or 'trajectory', got {target!r}")
+    with _open_hdf5(path, "a PDEBench 1-D Burgers HDF5 file") as file:
+        tensor = _hdf5_dataset(file, "tensor", 3, "(N, T, X)")
+        n_total, n_times, size = tensor.shape
+        if n_times < 2:
+            raise ValueError(
+                f"{file.filename}: 'tensor' should hold at least 2 frames (N, T >= 2, X), "
+                f"got shape {tensor.shape}"
+            )
+        x = _coordinate(file, "x-coordinate", size, "X")
+        t = _hdf5_dataset(file, "t-coordinate", 1, "(T,) or (T + 1,)")[()]
+        if t.shape[0] not in (n_times, n_times + 1):
+            raise ValueError(
+                f"{file.filename}: 't-coordinate' should hold T = {n_times} or T + 1 = "
+                f"{n_times + 1} times for the {n_times} frames of 'tensor', got {t.shape[0]}"
+            )
+        times = [float(value) for value in _finite(t[:n_times], "t-coordinate", file.filename)]
+        count = _sample_count(n, n_total, file.filename)
+        inputs = tensor[:count, 0]
+        outputs = tensor[:count, -1][:, None] if target == "final" else tensor[:count, 1:]
+        inputs = _finite(inputs.astype(np.float32), "tensor", file.filename)
+        outputs = _finite(outputs.astype(np.float32), "tensor", file.filename)
+    name = Path(path).name
+    config = {
+        "kind": "pdebench_burgers",
+        "file": name,
+        "n": count,
+        "target": target,
+        "times": times,
+        "output_times": times[-1:] if target == "final" else times[1:],
+        "nu": _name_parameter(name, r"Nu" + _NUMBER, float),
+    }
+    return OperatorDataset(inputs[:, None], outputs, (x,), config)
+
+
+def read_pdebench_darcy(path: str | os.PathLike, *, n: int | None = None) -> OperatorDataset:
+    """A 2-D Darcy file of PDEBench (Takamoto et al. 2022), ``2D_DarcyFlow_beta*_Train.hdf5``.
+
+    The file holds ``nu`` ``(N, X, Y)`` (the coefficient), ``tensor``
+    ``(N, 1, X, Y)`` (the solution), ``x-coordinate`` ``(X,)`` and ``y-coordinate``
+    ``(Y,)``; the arrays are read in the stored (row-major) order.
+
+    Args:
+        path: the PDEBench HDF5 file.
+        n: read only the first ``n`` samples (all when None).
+
+    Returns:
+        inputs ``a: (n, 1, X, Y)`` and outputs ``u: (n, 1, X, Y)`` in float32;
+        coordinates ``(x-coordinate, y-coordinate)``. The config holds ``beta``
+        (the constant source) from the file name when present.
+
+    References:
+        Takamoto et al., "PDEBench: An Extensive Benchmark for Scientific Machine
+        Learning", NeurIPS 2022 Datasets and Benchmarks.
+    """
+    with _open_hdf5(path, "a PDEBench 2-D Darcy HDF5 file") as file:
+        coefficient = _hdf5_dataset(file, "nu", 3, "(N, X, Y)")
+        solution = _hdf5_dataset(file, "tensor", 4, "(N, 1, X, Y)")
+        n_total, size_x, size_y = coefficient.shape
+        _same_shape(file.filename, "nu", (n_total, 1, size_x, size_y), "tensor", solution.shape)
+        x = _coordinate(file, "x-coordinate", size_x, "X")
+        y = _coordinate(file, "y-coordinate", size_y, "Y")
+        count = _sample_count(n, n_total, file.filename)
+        inputs = _finite(coefficient[:count].astype(np.float32), "nu", file.filename)
+        outputs = _finite(solution[:count].astype(np.float32), "tensor", file.filename)
+    name = Path(path).name
+    config = {
+        "kind": "pdebench_darcy",
+        "file": name,
+        "n": count,
+        "beta": _name_parameter(name, r"beta" + _NUMBER, float),
+    }
+    return OperatorDataset(inputs[:, None], outputs, (x, y), config)
+
+
+# ---------------------------------------------------------------------- splitting
+
+
+def train_test_split(
+    dataset: OperatorDataset, n_train: int, n_test: int
+) -> tuple[OperatorDataset, OperatorDataset]:
+    """The first ``n_train`` samples for training and the LAST ``n_test`` for testing.
+
+    This is the split of the FNO scripts (Li et al. 2021): e.g. Burgers trains on
+    the first 1000 of 2048 samples and tests on the last 100; Navier–Stokes on the
+    first 1000 and the last 200.
+
+    Returns:
+        ``(train, test)``, sharing coordinates and config with ``dataset``.
+    """
+    n_train = _positive_int(n_train, "n_train")
+    n_test = _positive_int(n_test, "n_test")
+    total = len(dataset)
+    if n_train + n_test > total:
+        raise ValueError(
+            f"expected n_train + n_test <= {total} (the samples in the data set) so that "
+            f"train and test do not overlap, got {n_train} + {n_test} = {n_train + n_test}"
+        )
+    return dataset.take(slice(0, n_train)), dataset.take(slice(total - n_test, total))

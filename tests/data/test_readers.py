@@ -1,0 +1,344 @@
+"""Readers of the FNO `.mat` files (v5 and v7.3) and PDEBench HDF5 files.
+
+Every array written here encodes its own indices (entry = sum of index_k * 100^k),
+so a transposed or reversed axis would change the values read back.
+"""
+
+import h5py
+import numpy as np
+import pytest
+import scipy.io
+
+from sciml.data.dataset import OperatorDataset
+from sciml.data.readers import (
+    read_fno_burgers,
+    read_fno_darcy,
+    read_fno_navier_stokes,
+    read_pdebench_burgers,
+    read_pdebench_darcy,
+    train_test_split,
+)
+
+
+def encoded(*shape, offset=0.0):
+    """An array whose entry at (i0, i1, ...) is i0 * 100^(r-1) + i1 * 100^(r-2) + ... ."""
+    index = np.indices(shape)
+    weights = 100.0 ** np.arange(len(shape) - 1, -1, -1)
+    return np.tensordot(weights, index, axes=1) + offset
+
+
+def write_v5(path, variables):
+    scipy.io.savemat(path, variables)
+    return path
+
+
+def write_v73(path, variables, matlab_class="double"):
+    """A MATLAB v7.3 file as MATLAB writes it: a 512-byte header, then HDF5 holding
+    every array column-major, i.e. with its axes reversed."""
+    dtype = np.float64 if matlab_class == "double" else np.float32
+    with h5py.File(path, "w", userblock_size=512) as file:
+        for name, value in variables.items():
+            value = np.atleast_2d(np.asarray(value, dtype=dtype))
+            file.create_dataset(name, data=value.T)  # .T reverses every axis
+            file[name].attrs["MATLAB_class"] = np.bytes_(matlab_class)
+    text = (
+        b"MATLAB 7.3 MAT-file, Platform: GLNXA64, "
+        b"Created on: Mon Jan  1 00:00:00 2024 HDF5 schema 1.00 ."
+    )
+    header = text.ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02" + b"IM"
+    with open(path, "r+b") as raw:
+        raw.write(header)
+    return path
+
+
+WRITERS = {
+    "v5": write_v5,
+    "v7.3-double": write_v73,
+    "v7.3-single": lambda path, variables: write_v73(path, variables, "single"),
+}
+
+
+@pytest.fixture(params=sorted(WRITERS))
+def write_mat(request):
+    return WRITERS[request.param]
+
+
+def test_v73_writer_matches_matlab_layout(tmp_path):
+    path = write_v73(tmp_path / "f.mat", {"a": encoded(3, 8)})
+    assert h5py.is_hdf5(path)
+    assert open(path, "rb").read(19) == b"MATLAB 7.3 MAT-file"
+    with h5py.File(path, "r") as file:
+        assert file["a"].shape == (8, 3)
+        assert file.userblock_size == 512
+
+
+# ------------------------------------------------------------------------ FNO
+
+
+def test_fno_burgers_reads_values_and_axis_order(tmp_path, write_mat):
+    a, u = encoded(4, 16), encoded(4, 16, offset=0.5)
+    path = write_mat(tmp_path / "burgers_data_R10.mat", {"a": a, "u": u})
+    data = read_fno_burgers(path)
+    assert isinstance(data, OperatorDataset)
+    assert data.inputs.shape == (4, 1, 16) and data.inputs.dtype == np.float32
+    np.testing.assert_array_equal(data.inputs[:, 0], a)
+    np.testing.assert_array_equal(data.outputs[:, 0], u)
+    np.testing.assert_allclose(data.coords[0], np.arange(16) / 16)
+    assert data.config["n"] == 4 and data.config["file"] == "burgers_data_R10.mat"
+
+
+def test_fno_burgers_subsample_and_n(tmp_path, write_mat):
+    a, u = encoded(5, 16), encoded(5, 16, offset=0.25)
+    path = write_mat(tmp_path / "burgers.mat", {"a": a, "u": u})
+    data = read_fno_burgers(path, subsample=4, n=3)
+    assert data.inputs.shape == (3, 1, 4)
+    np.testing.assert_array_equal(data.inputs[:, 0], a[:3, ::4])
+    np.testing.assert_array_equal(data.outputs[:, 0], u[:3, ::4])
+    np.testing.assert_allclose(data.coords[0], [0.0, 0.25, 0.5, 0.75])
+
+
+def test_format_is_detected_from_contents_not_name(tmp_path):
+    a = encoded(2, 8)
+    v73 = write_v73(tmp_path / "looks_like.hdf5", {"a": a, "u": a})
+    v5 = write_v5(tmp_path / "other.dat", {"a": a, "u": a})
+    assert read_fno_burgers(v73).config["format"] == "MATLAB v7.3"
+    assert read_fno_burgers(v5).config["format"] == "MATLAB v5"
+    np.testing.assert_array_equal(read_fno_burgers(v73).inputs[:, 0], a)
+
+
+def test_fno_darcy_keeps_boundary_nodes_and_axis_order(tmp_path, write_mat):
+    coeff, sol = encoded(3, 9, 9), encoded(3, 9, 9, offset=0.5)
+    path = write_mat(tmp_path / "piececonst_r9.mat", {"coeff": coeff, "sol": sol})
+    full = read_fno_darcy(path)
+    np.testing.assert_array_equal(full.inputs[:, 0], coeff)
+    np.testing.assert_array_equal(full.outputs[:, 0], sol)
+    data = read_fno_darcy(path, subsample=2, n=2)
+    assert data.inputs.shape == data.outputs.shape == (2, 1, 5, 5)
+    np.testing.assert_array_equal(data.inputs[:, 0], coeff[:2, ::2, ::2])
+    np.testing.assert_array_equal(data.outputs[:, 0], sol[:2, ::2, ::2])
+    assert data.outputs[1, 0, 1, 2] == 100**2 + 2 * 100 + 4 + 0.5  # sol[1, 2, 4]
+    for axis in data.coords:
+        np.testing.assert_allclose(axis, np.linspace(0, 1, 5))
+
+
+def test_fno_navier_stokes_moves_time_to_channels(tmp_path, write_mat):
+    a, u = encoded(3, 8, 8), encoded(3, 8, 8, 5, offset=0.5)
+    t = np.arange(1.0, 6.0)[None]
+    path = write_mat(tmp_path / "NavierStokes_V1e-3_N3_T5.mat", {"a": a, "u": u, "t": t})
+    data = read_fno_navier_stokes(path, n=2)
+    assert data.inputs.shape == (2, 1, 8, 8) and data.outputs.shape == (2, 5, 8, 8)
+    np.testing.assert_array_equal(data.inputs[:, 0], a[:2])
+    np.testing.assert_array_equal(data.outputs, np.moveaxis(u[:2], 3, 1))
+    assert data.outputs[1, 4, 2, 3] == u[1, 2, 3, 4]
+    for axis in data.coords:
+        np.testing.assert_allclose(axis, np.arange(8) / 8)
+    assert data.config["t"] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert data.config["nu"] == pytest.approx(1e-3) and data.config["T"] == 5
+
+
+def test_fno_navier_stokes_single_frame_and_no_times(tmp_path):
+    # MATLAB drops trailing singleton axes: u of size (N, s, s, 1) is stored as (N, s, s).
+    a, u = encoded(2, 4, 4), encoded(2, 4, 4, offset=0.5)
+    data = read_fno_navier_stokes(write_v73(tmp_path / "ns.mat", {"a": a, "u": u}))
+    assert data.outputs.shape == (2, 1, 4, 4)
+    np.testing.assert_array_equal(data.outputs[:, 0], u)
+    assert data.config["t"] is None and data.config["nu"] is None
+
+
+def test_train_test_split_takes_first_and_last(tmp_path):
+    a = encoded(10, 8)
+    data = read_fno_burgers(write_v5(tmp_path / "b.mat", {"a": a, "u": a}))
+    train, test = train_test_split(data, 6, 3)
+    np.testing.assert_array_equal(train.inputs[:, 0], a[:6])
+    np.testing.assert_array_equal(test.inputs[:, 0], a[7:])
+    assert test.coords[0] is data.coords[0]
+    with pytest.raises(ValueError, match="n_train \\+ n_test <= 10.*6 \\+ 5 = 11"):
+        train_test_split(data, 6, 5)
+    with pytest.raises(ValueError, match="n_test"):
+        train_test_split(data, 6, 0)
+
+
+# ------------------------------------------------------------------- PDEBench
+
+
+def write_pdebench_burgers(path, tensor, x, t):
+    with h5py.File(path, "w") as file:
+        file["tensor"] = tensor.astype(np.float32)
+        file["x-coordinate"] = x.astype(np.float32)
+        file["t-coordinate"] = t.astype(np.float32)
+    return path
+
+
+@pytest.mark.parametrize("extra_time", [0, 1])
+def test_pdebench_burgers_final_and_trajectory(tmp_path, extra_time):
+    tensor = encoded(4, 6, 10)
+    x = (np.arange(10) + 0.5) / 10
+    t = np.arange(6 + extra_time) * 0.25
+    path = write_pdebench_burgers(tmp_path / "1D_Burgers_Sols_Nu0.01.hdf5", tensor, x, t)
+    final = read_pdebench_burgers(path, n=3)
+    assert final.inputs.shape == final.outputs.shape == (3, 1, 10)
+    np.testing.assert_array_equal(final.inputs[:, 0], tensor[:3, 0])
+    np.testing.assert_array_equal(final.outputs[:, 0], tensor[:3, -1])
+    np.testing.assert_allclose(final.coords[0], x, rtol=1e-6)
+    assert final.config["times"] == pytest.approx(list(t[:6]))
+    assert final.config["output_times"] == pytest.approx([1.25])
+    assert final.config["nu"] == pytest.approx(0.01)
+    trajectory = read_pdebench_burgers(path, target="trajectory")
+    assert trajectory.outputs.shape == (4, 5, 10)
+    np.testing.assert_array_equal(trajectory.outputs, tensor[:, 1:])
+    assert trajectory.config["output_times"] == pytest.approx(list(t[1:6]))
+
+
+def write_pdebench_darcy(path, nu, tensor, x, y):
+    with h5py.File(path, "w") as file:
+        file["nu"] = nu.astype(np.float32)
+        file["tensor"] = tensor.astype(np.float32)
+        file["x-coordinate"] = x
+        file["y-coordinate"] = y
+    return path
+
+
+def test_pdebench_darcy_reads_rectangular_grid_in_stored_order(tmp_path):
+    nu, tensor = encoded(3, 6, 5), encoded(3, 1, 6, 5, offset=0.5)
+    x, y = np.linspace(0, 1, 6), np.linspace(0, 2, 5)
+    path = write_pdebench_darcy(tmp_path / "2D_DarcyFlow_beta1.0_Train.hdf5", nu, tensor, x, y)
+    data = read_pdebench_darcy(path, n=2)
+    assert data.inputs.shape == data.outputs.shape == (2, 1, 6, 5)
+    np.testing.assert_array_equal(data.inputs[:, 0], nu[:2])
+    np.testing.assert_array_equal(data.outputs, tensor[:2])
+    np.testing.assert_allclose(data.coords[0], x)
+    np.testing.assert_allclose(data.coords[1], y)
+    assert data.config["beta"] == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------- errors
+
+READERS = [
+    read_fno_burgers,
+    read_fno_darcy,
+    read_fno_navier_stokes,
+    read_pdebench_burgers,
+    read_pdebench_darcy,
+]
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_missing_path_raises_file_not_found(tmp_path, reader):
+    with pytest.raises(FileNotFoundError, match="nowhere.mat"):
+        reader(tmp_path / "nowhere.mat")
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("content", [b"", b"not a data file at all\n" * 20, b"\x00" * 300])
+def test_garbage_file_raises_value_error(tmp_path, reader, content):
+    path = tmp_path / "garbage.mat"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="expected"):
+        reader(path)
+
+
+def test_wrong_family_of_file_is_refused(tmp_path):
+    a = encoded(2, 8)
+    v5 = write_v5(tmp_path / "b.mat", {"a": a, "u": a})
+    with pytest.raises(ValueError, match="not an HDF5 file; expected a PDEBench"):
+        read_pdebench_burgers(v5)
+    plain = write_pdebench_burgers(
+        tmp_path / "p.hdf5", encoded(2, 3, 8), np.arange(8), np.arange(3)
+    )
+    with pytest.raises(ValueError, match="without the MATLAB 7.3 header"):
+        read_fno_burgers(plain)
+
+
+@pytest.mark.parametrize("writer", [write_v5, write_v73])
+def test_missing_variable_is_named(tmp_path, writer):
+    path = writer(tmp_path / "b.mat", {"a": encoded(2, 8), "extra": encoded(2, 2)})
+    with pytest.raises(ValueError, match=r"no variable 'u'.*\['a', 'extra'\]"):
+        read_fno_burgers(path)
+
+
+@pytest.mark.parametrize("writer", [write_v5, write_v73])
+def test_fno_shape_errors(tmp_path, writer):
+    cases = [
+        (
+            read_fno_burgers,
+            {"a": encoded(2, 2, 8), "u": encoded(2, 2, 8)},
+            r"\(N, X\).*\(2, 2, 8\)",
+        ),
+        (read_fno_burgers, {"a": encoded(4, 8), "u": encoded(3, 8)}, r"\(4, 8\).*got \(3, 8\)"),
+        (read_fno_darcy, {"coeff": encoded(2, 9, 7), "sol": encoded(2, 9, 7)}, "square"),
+        (read_fno_darcy, {"coeff": encoded(2, 9, 9), "sol": encoded(2, 9, 5)}, r"got \(2, 9, 5\)"),
+        (
+            read_fno_navier_stokes,
+            {"a": encoded(2, 4, 4), "u": encoded(3, 4, 4, 2)},
+            r"\(2, 4, 4, T\).*got \(3, 4, 4, 2\)",
+        ),
+        (
+            read_fno_navier_stokes,
+            {"a": encoded(2, 4, 4), "u": encoded(2, 4, 4, 3), "t": np.arange(4.0)[None]},
+            "T = 3 times.*got 4",
+        ),
+    ]
+    for number, (reader, variables, message) in enumerate(cases):
+        path = writer(tmp_path / f"case{number}.mat", variables)
+        with pytest.raises(ValueError, match=message):
+            reader(path)
+
+
+def test_subsample_and_n_errors(tmp_path):
+    burgers = write_v5(tmp_path / "b.mat", {"a": encoded(3, 16), "u": encoded(3, 16)})
+    darcy = write_v73(tmp_path / "d.mat", {"coeff": encoded(2, 9, 9), "sol": encoded(2, 9, 9)})
+    with pytest.raises(ValueError, match="subsample=3 must divide the 16"):
+        read_fno_burgers(burgers, subsample=3)
+    with pytest.raises(ValueError, match="subsample=3 must divide s - 1 = 8"):
+        read_fno_darcy(darcy, subsample=3)
+    with pytest.raises(ValueError, match="positive integer, got 0"):
+        read_fno_burgers(burgers, subsample=0)
+    with pytest.raises(ValueError, match="holds 3 samples, but n=4"):
+        read_fno_burgers(burgers, n=4)
+    with pytest.raises(ValueError, match="positive integer, got 2.5"):
+        read_fno_darcy(darcy, n=2.5)
+
+
+@pytest.mark.parametrize("writer", [write_v5, write_v73])
+def test_nan_in_mat_file_is_refused(tmp_path, writer):
+    u = encoded(2, 8)
+    u[1, 3] = np.nan
+    path = writer(tmp_path / "b.mat", {"a": encoded(2, 8), "u": u})
+    with pytest.raises(ValueError, match="'u' holds 1 non-finite"):
+        read_fno_burgers(path)
+
+
+def test_pdebench_errors(tmp_path):
+    tensor, x = encoded(2, 3, 8), np.arange(8.0)
+    cases = [
+        (
+            write_pdebench_burgers(tmp_path / "x.h5", tensor, x[:7], np.arange(3.0)),
+            "8 nodes.*got shape \\(7,\\)",
+        ),
+        (
+            write_pdebench_burgers(tmp_path / "t.h5", tensor, x, np.arange(5.0)),
+            "T = 3 or T \\+ 1 = 4.*got 5",
+        ),
+        (
+            write_pdebench_burgers(tmp_path / "r.h5", tensor[0], x, np.arange(3.0)),
+            "\\(N, T, X\\), got shape \\(3, 8\\)",
+        ),
+    ]
+    for path, message in cases:
+        with pytest.raises(ValueError, match=message):
+            read_pdebench_burgers(path)
+    bad = tensor.copy()
+    bad[0, 2, 1] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        read_pdebench_burgers(write_pdebench_burgers(tmp_path / "n.h5", bad, x, np.arange(3.0)))
+    good = write_pdebench_burgers(tmp_path / "g.h5", tensor, x, np.arange(3.0))
+    with pytest.raises(ValueError, match="'final' or 'trajectory', got 'middle'"):
+        read_pdebench_burgers(good, target="middle")
+    with pytest.raises(
+        ValueError, match="no dataset 'nu'.*\\['t-coordinate', 'tensor', 'x-coordinate'\\]"
+    ):
+        read_pdebench_darcy(good)
+    nu, y = encoded(2, 6, 5), np.arange(5.0)
+    darcy = write_pdebench_darcy(tmp_path / "d.h5", nu, encoded(2, 1, 5, 6), np.arange(6.0), y)
+    with pytest.raises(ValueError, match="'tensor' should have the shape of 'nu' \\(2, 1, 6, 5\\)"):
+        read_pdebench_darcy(darcy)
