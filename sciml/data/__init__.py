@@ -1,5 +1,7 @@
 """Data sets: generate, cache, read, normalise, batch."""
 
+from sciml.data.burgers import BurgersConfig as BurgersConfig
+from sciml.data.burgers import generate_burgers as generate_burgers
 from sciml.data.cache import cache_path as cache_path
 from sciml.data.cache import load_or_generate as load_or_generate
 from sciml.data.darcy import DarcyConfig as DarcyConfig
