@@ -9,6 +9,8 @@ from sciml.data.darcy import generate_darcy as generate_darcy
 from sciml.data.dataset import OperatorDataset as OperatorDataset
 from sciml.data.dataset import load_splits as load_splits
 from sciml.data.dataset import save_splits as save_splits
+from sciml.data.navier_stokes import NavierStokesConfig as NavierStokesConfig
+from sciml.data.navier_stokes import generate_navier_stokes as generate_navier_stokes
 from sciml.data.normalise import GaussianNormaliser as GaussianNormaliser
 from sciml.data.normalise import NormalisedOperator as NormalisedOperator
 from sciml.data.readers import read_fno_burgers as read_fno_burgers

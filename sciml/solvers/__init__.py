@@ -8,3 +8,9 @@ from sciml.solvers.darcy import darcy_operator as darcy_operator
 from sciml.solvers.darcy import darcy_residual as darcy_residual
 from sciml.solvers.darcy import solve_darcy as solve_darcy
 from sciml.solvers.darcy import solve_darcy_with_info as solve_darcy_with_info
+from sciml.solvers.navier_stokes import ETDRK4 as ETDRK4
+from sciml.solvers.navier_stokes import CrankNicolsonEuler as CrankNicolsonEuler
+from sciml.solvers.navier_stokes import fno_forcing as fno_forcing
+from sciml.solvers.navier_stokes import rollout as rollout
+from sciml.solvers.navier_stokes import solve_navier_stokes as solve_navier_stokes
+from sciml.solvers.navier_stokes import velocity_from_vorticity as velocity_from_vorticity
