@@ -27,16 +27,9 @@ import time
 import jax
 
 from sciml.data.navier_stokes import NavierStokesConfig, generate_navier_stokes, generation_rate
+from sciml.presets import get_preset
 
-QUICK = NavierStokesConfig(
-    solve_resolution=64,
-    resolution=32,
-    nu=1e-3,
-    t_final=20,
-    dt=0.125,
-    n_train=500,
-    n_test=100,
-)
+QUICK = get_preset("navier-stokes", "fno", "quick").data
 """Quick preset: 64^2 solve, 32^2 stored, nu = 1e-3, T = 20 (10 input + 10 target frames),
 ETDRK4 at dt = 1/8 (160 steps). dt = 1/8 is above the advective CFL limit (C ~ 2.4 for
 max|u| ~ 0.3) and is stable only because viscosity damps the high modes at this

@@ -23,32 +23,84 @@ import numpy as np
 
 from sciml._io import write_atomic, write_json
 from sciml.data.cache import load_or_generate
-from sciml.data.darcy import generate_darcy
+from sciml.data.dataset import OperatorDataset
 from sciml.data.normalise import GaussianNormaliser, NormalisedOperator
-from sciml.models import FNO, count_parameters
-from sciml.plots import plot_prediction_2d
+from sciml.models import FNO, RecurrentFNO, SpaceTimeFNO, count_parameters
+from sciml.plots import plot_prediction_1d, plot_prediction_2d
 from sciml.presets import Preset
 from sciml.train import fit, latest_epoch, relative_l2
 
 
 def build_model(preset: Preset, in_channels: int, out_channels: int, *, key: jax.Array):
-    """The network named by the preset's model config, for the task's channels."""
+    """The network named by the preset's model config, for the task's channels.
+
+    ``fno`` is an :class:`~sciml.models.FNO` for a map between fields, or, when the
+    preset maps frames to frames, the recurrent FNO-2D of the FNO paper
+    (:class:`~sciml.models.RecurrentFNO`); ``fno3d`` is the space-time FNO-3D
+    (:class:`~sciml.models.SpaceTimeFNO`), for frames only.
+    """
     options = dict(preset.model_config.options)
-    if preset.model_config.name == "fno":
-        modes = tuple(options.pop("modes"))
+    name = preset.model_config.name
+    modes = tuple(options.pop("modes", ()))
+    if name == "fno" and preset.frames is None:
         return FNO(in_channels, out_channels, modes, key=key, **options)
-    raise ValueError(f"unknown model {preset.model_config.name!r}; expected 'fno'")
+    if name == "fno":
+        return RecurrentFNO(*preset.frames, modes, key=key, **options)
+    if name == "fno3d":
+        if preset.frames is None:
+            raise ValueError(
+                "model 'fno3d' maps input frames to output frames; the preset has no frames"
+            )
+        return SpaceTimeFNO(*preset.frames, modes, key=key, **options)
+    raise ValueError(f"unknown model {name!r}; expected one of 'fno', 'fno3d'")
+
+
+def _generator(task: str):
+    if task == "darcy":
+        from sciml.data.darcy import generate_darcy
+
+        return generate_darcy
+    if task == "burgers":
+        from sciml.data.burgers import generate_burgers
+
+        return generate_burgers
+    if task == "navier-stokes":
+        from sciml.data.navier_stokes import generate_navier_stokes
+
+        return generate_navier_stokes
+    raise ValueError(f"unknown task {task!r}; expected one of darcy, burgers, navier-stokes")
 
 
 def _generate(preset: Preset, progress: bool):
-    if preset.task == "darcy":
-        total = preset.data.n_train + preset.data.n_test
-        bar = _progress_bar(total, "generating darcy", progress)
-        splits = generate_darcy(preset.data, progress=bar.update if bar else None)
+    generate = _generator(preset.task)
+    total = preset.data.n_train + preset.data.n_test
+    bar = _progress_bar(total, f"generating {preset.task}", progress)
+    try:
+        return generate(preset.data, progress=bar.update if bar else None)
+    finally:
         if bar:
             bar.close()
-        return splits
-    raise ValueError(f"unknown task {preset.task!r}; expected 'darcy'")
+
+
+def training_arrays(preset: Preset, data: OperatorDataset) -> tuple[np.ndarray, np.ndarray]:
+    """``(inputs, targets)`` of one split as the preset's model sees them.
+
+    Without ``preset.frames`` these are the stored inputs and outputs. With
+    ``frames = (n_in, n_out)`` the stored outputs are trajectories ``(N, T, *grid)``
+    (frames at t = 1, ..., T); the first ``n_in`` frames are the input and the next
+    ``n_out`` the target, as in the FNO paper's Navier–Stokes experiments.
+    """
+    if preset.frames is None:
+        return data.arrays()
+    n_in, n_out = preset.frames
+    trajectory = data.outputs
+    if trajectory.shape[1] < n_in + n_out:
+        raise ValueError(
+            f"preset {preset.name!r} maps {n_in} frames to the next {n_out}, which needs "
+            f"trajectories of at least {n_in + n_out} frames; the data have "
+            f"{trajectory.shape[1]} (shape {trajectory.shape})"
+        )
+    return trajectory[:, :n_in], trajectory[:, n_in : n_in + n_out]
 
 
 def _progress_bar(total, desc, enabled):
@@ -143,17 +195,23 @@ def run_preset(
     data_s = time.perf_counter() - started
     train, test = splits["train"], splits["test"]
     n_generated = len(train) + len(test)
+    train_arrays, test_arrays = training_arrays(preset, train), training_arrays(preset, test)
 
     key = jax.random.key(preset.train.seed)
-    network = build_model(preset, train.inputs.shape[1], train.outputs.shape[1], key=key)
-    model = NormalisedOperator(
-        network, GaussianNormaliser.fit(train.inputs), GaussianNormaliser.fit(train.outputs)
-    )
+    network = build_model(preset, train_arrays[0].shape[1], train_arrays[1].shape[1], key=key)
+    if preset.normalise == "gaussian":
+        model = NormalisedOperator(
+            network,
+            GaussianNormaliser.fit(train_arrays[0]),
+            GaussianNormaliser.fit(train_arrays[1]),
+        )
+    else:
+        model = network
     train_started = time.perf_counter()
     model, history = fit(
         model,
-        train.arrays(),
-        test.arrays(),
+        train_arrays,
+        test_arrays,
         config=preset.train,
         checkpoint_dir=checkpoint,
         resume=checkpoint if resume else None,
@@ -162,15 +220,14 @@ def run_preset(
     )
     train_s = time.perf_counter() - train_started
 
-    errors = evaluate(model, *test.arrays())
+    errors = evaluate(model, *test_arrays)
     worst = int(np.argmax(errors))
     median = int(np.argsort(errors)[len(errors) // 2])
-    prediction = np.asarray(eqx.filter_jit(model)(jnp.asarray(test.inputs[median])))
-    plot_prediction_2d(
+    _plot_sample(
         out / "prediction.png",
-        test.inputs[median, 0],
-        test.outputs[median, 0],
-        prediction[0],
+        model,
+        test_arrays[0][median],
+        test_arrays[1][median],
         title=f"{preset.task} / {preset.model} / {preset.name}: median test sample, "
         f"relative L2 {errors[median]:.4f}",
     )
@@ -194,6 +251,7 @@ def run_preset(
         "train_samples_per_s": steps_per_epoch * preset.train.batch_size / float(np.mean(steady)),
         "wall_seconds": time.perf_counter() - started,
         "resolution": list(train.grid_shape),
+        "frames": list(preset.frames) if preset.frames is not None else None,
         "n_train": len(train),
         "n_test": len(test),
         **environment(),
@@ -203,6 +261,16 @@ def run_preset(
     return record
 
 
+def _plot_sample(path, model, a: np.ndarray, truth: np.ndarray, *, title: str) -> None:
+    """The prediction figure of one sample: 1-D curves, or 2-D maps of the last frame."""
+    prediction = np.asarray(eqx.filter_jit(model)(jnp.asarray(a)))
+    if a.ndim == 2:
+        plot_prediction_1d(path, a[0], truth[0], prediction[0], title=title)
+    else:
+        # channels are frames for trajectories: the last input frame and the last target
+        plot_prediction_2d(path, a[-1], truth[-1], prediction[-1], title=title)
+
+
 def summary_rows(record: dict[str, Any]) -> list[tuple[str, str]]:
     """``(name, value)`` rows summarising a run's record, the published number included."""
     reference = record.get("reference_l2")
@@ -210,6 +278,11 @@ def summary_rows(record: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         ("task / model / preset", f"{record['task']} / {record['model']} / {record['preset']}"),
         ("grid", " x ".join(str(n) for n in record["resolution"])),
+        *(
+            [("frames in -> out", " -> ".join(str(n) for n in record["frames"]))]
+            if record.get("frames")
+            else []
+        ),
         ("train / test samples", f"{record['n_train']} / {record['n_test']}"),
         ("parameters", f"{record['parameters']:,}"),
         ("epochs", str(record["epochs"])),

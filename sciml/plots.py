@@ -43,3 +43,36 @@ def plot_prediction_2d(
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
     write_atomic(path, buffer.getvalue())
+
+
+def plot_prediction_1d(
+    path: str | os.PathLike,
+    a: np.ndarray,
+    truth: np.ndarray,
+    prediction: np.ndarray,
+    *,
+    title: str = "",
+) -> None:
+    """Two panels: the input ``(n,)``, and the truth and prediction ``(n,)`` with their error."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = np.arange(len(truth)) / len(truth)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), constrained_layout=True)
+    left.plot(np.arange(len(a)) / len(a), a, color="0.3")
+    left.set_title("input a")
+    right.plot(x, truth, label="truth u", lw=2)
+    right.plot(x, prediction, "--", label="prediction")
+    right.plot(x, prediction - truth, color="crimson", lw=1, label="error")
+    right.legend()
+    right.set_title("output")
+    for ax in (left, right):
+        ax.set_xlabel("x")
+    if title:
+        fig.suptitle(title)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    write_atomic(path, buffer.getvalue())
