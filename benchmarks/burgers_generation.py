@@ -21,13 +21,13 @@ import time
 import jax
 import numpy as np
 
+from sciml.data.batched import sample_keys
 from sciml.data.burgers import (
     BurgersConfig,
     burgers_initial_condition,
     generate_burgers,
     generation_rate,
 )
-from sciml.data.darcy import sample_keys
 from sciml.presets import get_preset
 from sciml.solvers.burgers import solve_burgers
 

@@ -40,8 +40,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sciml.data.batched import sample_keys
 from sciml.data.burgers import BurgersConfig, burgers_initial_condition
-from sciml.data.darcy import sample_keys
 from sciml.solvers.burgers import BurgersETDRK4
 
 NU = 0.1

@@ -22,7 +22,8 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from sciml.data.darcy import DarcyConfig, darcy_coefficient, generation_rate, sample_keys
+from sciml.data.batched import sample_keys
+from sciml.data.darcy import DarcyConfig, darcy_coefficient, generation_rate
 
 
 def sparse_darcy_matrix(a: np.ndarray) -> scipy.sparse.csr_matrix:

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sciml.data.darcy import sample_keys
+from sciml.data.batched import batch_rate, solve_in_batches, train_test_splits
 from sciml.data.dataset import OperatorDataset, config_to_dict
 from sciml.fields import periodic_grf
 from sciml.solvers.burgers import solve_burgers
@@ -168,45 +167,27 @@ def generate_burgers(
         outputs ``u(., t_final)``, each ``(N, 1, s)`` in float32, and coordinates
         ``(x,)`` with ``x = arange(s) * length / s``.
     """
-    if not (isinstance(batch_size, int) and batch_size >= 1):
-        raise ValueError(f"generate_burgers expects batch_size >= 1, got {batch_size!r}")
-    n_total = config.n_train + config.n_test
-    solve_batch = _make_batch_solver(config)
-    u0_all, u_all = [], []
-    for start in range(0, n_total, batch_size):
-        u0, u = solve_batch(sample_keys(config.seed, start, batch_size))
-        count = min(batch_size, n_total - start)
-        u0_all.append(np.asarray(u0)[:count])
-        u_all.append(np.asarray(u)[:count])
-        if progress is not None:
-            progress(count)
-    u0_all = np.concatenate(u0_all)[:, None]
-    u_all = np.concatenate(u_all)[:, None]
+    u0, u = solve_in_batches(
+        _make_batch_solver(config),
+        seed=config.seed,
+        n_total=config.n_train + config.n_test,
+        batch_size=batch_size,
+        progress=progress,
+    )
     s = config.resolution
     coords = (np.arange(s) * config.length / s,)
-    meta = config.to_dict()
-    n = config.n_train
-    return {
-        "train": OperatorDataset(u0_all[:n], u_all[:n], coords, meta),
-        "test": OperatorDataset(u0_all[n:], u_all[n:], coords, meta),
-    }
+    return train_test_splits(u0[:, None], u[:, None], config.n_train, coords, config.to_dict())
 
 
 def generation_rate(config: BurgersConfig, *, batch_size: int = 32, repeats: int = 1) -> dict:
     """Samples per second of `generate_burgers`'s compiled batch solver (compile excluded)."""
-    solve_batch = _make_batch_solver(config)
-    keys = sample_keys(config.seed, 0, batch_size)
-    start = time.perf_counter()
-    jax.block_until_ready(solve_batch(keys))
-    compile_s = time.perf_counter() - start
-    start = time.perf_counter()
-    for _ in range(repeats):
-        jax.block_until_ready(solve_batch(keys))
-    elapsed = time.perf_counter() - start
+    compile_s, rate = batch_rate(
+        _make_batch_solver(config), seed=config.seed, batch_size=batch_size, repeats=repeats
+    )
     return {
         "resolution": config.fine_resolution,
         "n_steps": config.n_steps,
         "batch_size": batch_size,
         "compile_s": compile_s,
-        "samples_per_s": batch_size * repeats / elapsed,
+        "samples_per_s": rate,
     }

@@ -11,13 +11,13 @@ kept: r = 5 gives 85 x 85, r = 3 gives 141, r = 2 gives 211.
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sciml.data.batched import batch_rate, solve_in_batches, train_test_splits
 from sciml.data.dataset import OperatorDataset, config_to_dict
 from sciml.fields import neumann_grf
 from sciml.solvers.darcy import solve_darcy
@@ -90,13 +90,6 @@ def darcy_coefficient(key: jax.Array, config: DarcyConfig) -> jax.Array:
     return jnp.where(field >= 0, config.a_high, config.a_low).astype(jnp.float32)
 
 
-def sample_keys(seed: int, start: int, count: int) -> jax.Array:
-    """The keys of samples ``start .. start+count-1``: ``fold_in(key(seed), i)``."""
-    return jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(
-        jnp.arange(start, start + count)
-    )
-
-
 def _make_batch_solver(config: DarcyConfig):
     r = config.subsample
 
@@ -121,42 +114,26 @@ def generate_darcy(
         ``{"train": OperatorDataset, "test": OperatorDataset}`` with inputs ``a`` and
         outputs ``u``, each ``(N, 1, s, s)`` in float32.
     """
-    n_total = config.n_train + config.n_test
-    solve_batch = _make_batch_solver(config)
-    a_all, u_all = [], []
-    for start in range(0, n_total, batch_size):
-        a, u = solve_batch(sample_keys(config.seed, start, batch_size))
-        count = min(batch_size, n_total - start)
-        a_all.append(np.asarray(a)[:count])
-        u_all.append(np.asarray(u)[:count])
-        if progress is not None:
-            progress(count)
-    a_all = np.concatenate(a_all)[:, None]
-    u_all = np.concatenate(u_all)[:, None]
+    a, u = solve_in_batches(
+        _make_batch_solver(config),
+        seed=config.seed,
+        n_total=config.n_train + config.n_test,
+        batch_size=batch_size,
+        progress=progress,
+    )
     s = config.resolution
     coords = (np.linspace(0.0, 1.0, s), np.linspace(0.0, 1.0, s))
-    meta = config.to_dict()
-    n = config.n_train
-    return {
-        "train": OperatorDataset(a_all[:n], u_all[:n], coords, meta),
-        "test": OperatorDataset(a_all[n:], u_all[n:], coords, meta),
-    }
+    return train_test_splits(a[:, None], u[:, None], config.n_train, coords, config.to_dict())
 
 
 def generation_rate(config: DarcyConfig, *, batch_size: int = 32, repeats: int = 1) -> dict:
     """Samples per second of `generate_darcy`'s compiled batch solver (compile excluded)."""
-    solve_batch = _make_batch_solver(config)
-    keys = sample_keys(config.seed, 0, batch_size)
-    start = time.perf_counter()
-    jax.block_until_ready(solve_batch(keys))
-    compile_s = time.perf_counter() - start
-    start = time.perf_counter()
-    for _ in range(repeats):
-        jax.block_until_ready(solve_batch(keys))
-    elapsed = time.perf_counter() - start
+    compile_s, rate = batch_rate(
+        _make_batch_solver(config), seed=config.seed, batch_size=batch_size, repeats=repeats
+    )
     return {
         "resolution": config.fine_resolution,
         "batch_size": batch_size,
         "compile_s": compile_s,
-        "samples_per_s": batch_size * repeats / elapsed,
+        "samples_per_s": rate,
     }

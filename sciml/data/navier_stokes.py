@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from typing import Any
 
 import jax
 import numpy as np
 
-from sciml.data.darcy import sample_keys
+from sciml.data.batched import batch_rate, solve_in_batches, train_test_splits
 from sciml.data.dataset import OperatorDataset, config_to_dict
 from sciml.fields import periodic_grf
 from sciml.solvers.navier_stokes import DEFAULT_CFL, SCHEMES, fno_forcing, make_stepper, rollout
@@ -179,35 +178,20 @@ def generate_navier_stokes(
         channel axis, frame ``k`` at ``t = k + 1``), float32, coordinates
         ``x = y = arange(s) / s``.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(
-            f"generate_navier_stokes expects an integer batch_size >= 1; got {batch_size!r}"
-        )
-    n_total = config.n_train + config.n_test
-    solve_batch = _make_batch_solver(config)
-    inputs, outputs = [], []
-    for start in range(0, n_total, batch_size):
-        w0, frames = solve_batch(sample_keys(config.seed, start, batch_size))
-        count = min(batch_size, n_total - start)
-        inputs.append(np.asarray(w0)[:count])
-        outputs.append(np.asarray(frames)[:count])
-        if progress is not None:
-            progress(count)
-    inputs = np.concatenate(inputs)[:, None]
-    outputs = np.concatenate(outputs)
+    inputs, outputs = solve_in_batches(
+        _make_batch_solver(config),
+        seed=config.seed,
+        n_total=config.n_train + config.n_test,
+        batch_size=batch_size,
+        progress=progress,
+    )
     if not np.all(np.isfinite(outputs)):
         raise ValueError(
             "generate_navier_stokes produced non-finite vorticity: the time step is too "
             "large for this flow; lower cfl or dt, or raise speed_bound"
         )
-    s = config.resolution
-    x = np.arange(s) / s
-    meta = config.to_dict()
-    n = config.n_train
-    return {
-        "train": OperatorDataset(inputs[:n], outputs[:n], (x, x), meta),
-        "test": OperatorDataset(inputs[n:], outputs[n:], (x, x), meta),
-    }
+    x = np.arange(config.resolution) / config.resolution
+    return train_test_splits(inputs[:, None], outputs, config.n_train, (x, x), config.to_dict())
 
 
 def generation_rate(
@@ -226,15 +210,9 @@ def generation_rate(
     horizon = config.t_final if horizon is None else horizon
     solve_batch = _make_batch_solver(config, t_final=horizon)
     stepper, steps = make_stepper_for(config)
-    keys = sample_keys(config.seed, 0, batch_size)
-    start = time.perf_counter()
-    jax.block_until_ready(solve_batch(keys))
-    compile_s = time.perf_counter() - start
-    start = time.perf_counter()
-    for _ in range(repeats):
-        jax.block_until_ready(solve_batch(keys))
-    elapsed = time.perf_counter() - start
-    measured = batch_size * repeats / elapsed
+    compile_s, measured = batch_rate(
+        solve_batch, seed=config.seed, batch_size=batch_size, repeats=repeats
+    )
     return {
         "solve_resolution": config.solve_resolution,
         "scheme": config.scheme,
