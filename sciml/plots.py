@@ -10,6 +10,25 @@ import numpy as np
 from sciml._io import write_atomic
 
 
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save_png(fig, path, title: str) -> None:
+    """Write ``fig`` (with its title) to ``path`` atomically, and close it."""
+    if title:
+        fig.suptitle(title)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    _pyplot().close(fig)
+    write_atomic(path, buffer.getvalue())
+
+
 def plot_prediction_2d(
     path: str | os.PathLike,
     a: np.ndarray,
@@ -19,11 +38,7 @@ def plot_prediction_2d(
     title: str = "",
 ) -> None:
     """Four panels: input, truth, prediction and absolute error, each ``(H, W)``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     error = np.abs(prediction - truth)
     fig, axes = plt.subplots(1, 4, figsize=(16, 4), constrained_layout=True)
     vmin, vmax = float(truth.min()), float(truth.max())
@@ -37,12 +52,7 @@ def plot_prediction_2d(
         image = ax.imshow(field.T, origin="lower", extent=(0, 1, 0, 1), **style)
         ax.set_title(name)
         fig.colorbar(image, ax=ax, shrink=0.8)
-    if title:
-        fig.suptitle(title)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    write_atomic(path, buffer.getvalue())
+    _save_png(fig, path, title)
 
 
 def plot_prediction_1d(
@@ -54,11 +64,7 @@ def plot_prediction_1d(
     title: str = "",
 ) -> None:
     """Two panels: the input ``(n,)``, and the truth and prediction ``(n,)`` with their error."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     x = np.arange(len(truth)) / len(truth)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), constrained_layout=True)
     left.plot(np.arange(len(a)) / len(a), a, color="0.3")
@@ -70,9 +76,4 @@ def plot_prediction_1d(
     right.set_title("output")
     for ax in (left, right):
         ax.set_xlabel("x")
-    if title:
-        fig.suptitle(title)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    write_atomic(path, buffer.getvalue())
+    _save_png(fig, path, title)
