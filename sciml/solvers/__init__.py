@@ -8,6 +8,11 @@ from sciml.solvers.darcy import darcy_operator as darcy_operator
 from sciml.solvers.darcy import darcy_residual as darcy_residual
 from sciml.solvers.darcy import solve_darcy as solve_darcy
 from sciml.solvers.darcy import solve_darcy_with_info as solve_darcy_with_info
+from sciml.solvers.gradient_flow import SAV as SAV
+from sciml.solvers.gradient_flow import ConvexSplitting as ConvexSplitting
+from sciml.solvers.gradient_flow import GradientFlow as GradientFlow
+from sciml.solvers.gradient_flow import StabilisedETD as StabilisedETD
+from sciml.solvers.gradient_flow import StabilisedSemiImplicit as StabilisedSemiImplicit
 from sciml.solvers.navier_stokes import ETDRK4 as ETDRK4
 from sciml.solvers.navier_stokes import CrankNicolsonEuler as CrankNicolsonEuler
 from sciml.solvers.navier_stokes import fno_forcing as fno_forcing
