@@ -13,8 +13,10 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
+from jax.sharding import Mesh
 from jaxtyping import Array, PyTree
 
+from sciml.distributed import batch_mesh, batch_sharding
 from sciml.train.config import TrainConfig
 from sciml.train.losses import relative_h1, relative_l2
 from sciml.train.optimizers import make_optimizer, make_schedule
@@ -39,6 +41,7 @@ def make_train_epoch(
     batch_size: int,
     steps_per_epoch: int,
     reduction: str = "mean",
+    mesh: Mesh | None = None,
 ) -> Callable:
     """The compiled epoch ``(params, opt_state, frozen, inputs, outputs, order) ->
     (params, opt_state, metrics)``.
@@ -50,9 +53,16 @@ def make_train_epoch(
     ``loss``, the ``learning_rate`` of the epoch's first step and ``finite``, False if
     a batch loss or a final parameter is not finite. ``params`` and ``opt_state`` are
     donated: their buffers are reused for the results.
+
+    With a ``mesh``, each minibatch is split over its ``"batch"`` axis (data
+    parallelism): the caller places ``params``, ``opt_state`` and ``frozen`` replicated
+    and ``inputs``/``outputs`` split over the samples, and XLA's SPMD partitioner sums
+    the per-device gradients. The arithmetic is that of one device but for the order of
+    the sums over the batch.
     """
 
     reduce = jnp.sum if reduction == "sum" else jnp.mean
+    split = (lambda x: x) if mesh is None else _constrain_to(batch_sharding(mesh))
 
     def batch_loss(params, frozen, inputs, outputs):
         model = eqx.combine(params, frozen, static)
@@ -62,7 +72,7 @@ def make_train_epoch(
     def step(frozen, inputs, outputs, carry, batch):
         params, opt_state = carry
         (_, mean), grads = jax.value_and_grad(batch_loss, has_aux=True)(
-            params, frozen, inputs[batch], outputs[batch]
+            params, frozen, split(inputs[batch]), split(outputs[batch])
         )
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state), mean
@@ -83,6 +93,10 @@ def make_train_epoch(
         return params, opt_state, metrics
 
     return jax.jit(train_epoch, donate_argnums=(0, 1))
+
+
+def _constrain_to(sharding):
+    return lambda x: jax.lax.with_sharding_constraint(x, sharding)
 
 
 def make_evaluate(static: PyTree, domain_length: float) -> Callable:
@@ -122,15 +136,25 @@ def _memoise_by_value(builder):
     return get
 
 
-@_memoise_by_value
 def compiled_epoch(
-    static: PyTree, config: TrainConfig, steps_per_epoch: int, schedule_steps: int
+    static: PyTree,
+    config: TrainConfig,
+    steps_per_epoch: int,
+    schedule_steps: int,
+    mesh: Mesh | None = None,
 ) -> tuple[optax.GradientTransformation, Callable]:
-    """The optimiser and the epoch function of ``config`` for a model structure.
+    """The optimiser and the epoch function of ``config`` for a model structure, its
+    batches split over ``mesh`` (default: :func:`sciml.distributed.batch_mesh`).
 
     Only the optimiser, schedule, loss and batch fields of ``config`` matter; callers
     clear the others (epochs, seed, ...) to share the compilation between runs.
     """
+    mesh = batch_mesh() if mesh is None else mesh
+    return _compiled_epoch(static, config, steps_per_epoch, schedule_steps, mesh)
+
+
+@_memoise_by_value
+def _compiled_epoch(static, config, steps_per_epoch, schedule_steps, mesh):
     schedule = make_schedule(config, steps_per_epoch, schedule_steps)
     optimizer = make_optimizer(config, schedule)
     if config.loss == "h1":
@@ -145,6 +169,7 @@ def compiled_epoch(
         config.batch_size,
         steps_per_epoch,
         config.loss_reduction,
+        mesh,
     )
     return optimizer, epoch
 

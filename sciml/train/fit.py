@@ -12,8 +12,18 @@ from typing import Any
 import equinox as eqx
 import jax
 import numpy as np
+from jax.sharding import Mesh
 from jaxtyping import PyTree
 
+from sciml.distributed import (
+    batch_devices,
+    batch_mesh,
+    check_divisible,
+    is_primary,
+    put_replicated,
+    put_sharded,
+    replicated,
+)
 from sciml.train.checkpoint import CheckpointWriter, latest_epoch, load_checkpoint
 from sciml.train.checks import (
     check_json,
@@ -56,6 +66,7 @@ def fit(
     progress: bool = True,
     callbacks: Sequence[Callback] = (),
     metadata: dict[str, Any] | None = None,
+    mesh: Mesh | None = None,
 ) -> tuple[PyTree, History]:
     """Train ``model`` on ``train`` by minibatch Adam(W); the FNO recipe by default.
 
@@ -66,6 +77,11 @@ def fit(
     minibatch loss is the mean per-sample relative error (``config.loss``). Then the
     test split is evaluated. Only the trainable leaves (:func:`trainable_filter`) are
     updated, so normaliser statistics stay as they are.
+
+    Every minibatch is split over the devices of ``mesh`` (data parallelism; the
+    parameters are replicated, XLA sums the gradients), and the training set is held
+    split over them by samples. The code and the results are those of one device, but
+    for the order of the sums over a batch: ``batch_size`` is the global batch.
 
     Args:
         model: an equinox module mapping one sample ``(C_in, *grid)`` to one sample
@@ -87,6 +103,13 @@ def fit(
             checkpoint written.
         metadata: a JSON-serialisable dict stored with every checkpoint (e.g. the
             model's configuration, to rebuild it for :func:`load_model`).
+        mesh: a :class:`jax.sharding.Mesh` with an axis named ``"batch"`` that the
+            batches are split over (other axes hold copies); by default
+            :func:`sciml.distributed.batch_mesh`, all devices of all processes (one
+            device: a trivial mesh). ``batch_size`` must be a multiple of the size of
+            the ``"batch"`` axis. In a multi-process run every process passes the same
+            arguments; each places on its devices only its share of the samples, and
+            only process 0 shows a progress bar.
 
     Returns:
         ``(model, history)``: the trained model, and per-epoch lists ``train_loss``,
@@ -96,8 +119,10 @@ def fit(
 
     Raises:
         ValueError: for inconsistent or non-finite data, a model whose output does not
-            match the outputs, non-JSON metadata, a checkpoint folder in use by another
-            run, or a resume with another configuration or training set size.
+            match the outputs, a batch size not divisible by the mesh's batch devices
+            or a mesh without a ``"batch"`` axis, non-JSON metadata, a checkpoint
+            folder in use by another run, or a resume with another configuration or
+            training set size.
         FileNotFoundError: if ``resume`` holds no checkpoint.
         NonFiniteLossError: (a FloatingPointError) if an epoch ends with a non-finite
             loss or parameters; that epoch is not checkpointed, earlier ones are kept.
@@ -123,10 +148,12 @@ def fit(
     if checkpoint_dir is None:
         checkpoint_dir = resume
     _check_checkpoint_dir(checkpoint_dir, resume)
+    mesh = batch_mesh() if mesh is None else mesh
+    check_divisible("batch_size", config.batch_size, mesh)
 
-    run = _Run.start(model, config, len(train[0]) // config.batch_size, resume)
+    run = _Run.start(model, config, len(train[0]) // config.batch_size, resume, mesh)
     writer = None if checkpoint_dir is None else CheckpointWriter(checkpoint_dir)
-    bar = _progress_bar(run.epoch, config.epochs, progress)
+    bar = _progress_bar(run.epoch, config.epochs, progress and is_primary())
     try:
         run.train(train, test, writer, bar, callbacks, metadata)
     finally:
@@ -142,6 +169,7 @@ class _Run:
     """The state of a run between epochs, and the loop that advances it."""
 
     config: TrainConfig
+    mesh: Mesh
     train_epoch: Callable
     evaluate: Callable
     params: PyTree
@@ -156,36 +184,37 @@ class _Run:
     last_checkpoint: tuple[int, Path] | None
 
     @classmethod
-    def start(cls, model, config, steps_per_epoch, resume) -> _Run:
-        """A fresh run of ``model``, or the run checkpointed in ``resume``."""
+    def start(cls, model, config, steps_per_epoch, resume, mesh) -> _Run:
+        """A fresh run of ``model``, or the run checkpointed in ``resume``, its state
+        replicated over ``mesh``."""
         params, frozen, static = _split(model)
         if resume is None:
             key, history, epoch, opt_state = jax.random.key(config.seed), {}, 0, None
             schedule_steps, last_checkpoint = config.epochs * steps_per_epoch, None
         else:
-            stored = _load_resumable(resume, model, params, config, steps_per_epoch)
+            stored = _load_resumable(resume, model, params, config, steps_per_epoch, mesh)
             params, frozen, _ = _split(stored.model)
             key, history, epoch = stored.key, stored.history, stored.epoch
             opt_state = stored.opt_state
             schedule_steps, last_checkpoint = stored.schedule_steps, (stored.epoch, stored.path)
         optimizer, train_epoch = compiled_epoch(
-            static, _recipe(config), steps_per_epoch, schedule_steps
+            static, _recipe(config), steps_per_epoch, schedule_steps, mesh
         )
         # Fresh buffers, as the epoch function donates them and the caller keeps
-        # ``model``; all committed to one device, so that fresh and restored runs
+        # ``model``; all replicated over the mesh, so that fresh and restored runs
         # share one compilation.
-        device = jax.devices()[0]
-        params = jax.device_put(params, device, may_alias=False)
+        params = put_replicated(params, mesh)
         if opt_state is None:
             opt_state = optimizer.init(params)
         return cls(
             config=config,
+            mesh=mesh,
             train_epoch=train_epoch,
             evaluate=compiled_evaluate(static, config.domain_length),
             params=params,
-            frozen=jax.device_put(frozen, device),
+            frozen=put_replicated(frozen, mesh),
             static=static,
-            opt_state=jax.device_put(opt_state, device, may_alias=False),
+            opt_state=put_replicated(opt_state, mesh),
             key=key,
             history=history,
             epoch=epoch,
@@ -199,14 +228,14 @@ class _Run:
 
     def train(self, train, test, writer, bar, callbacks, metadata) -> None:
         """Run the remaining epochs, checkpointing and calling back after each."""
-        config = self.config
-        device = jax.devices()[0]
-        train = jax.device_put(train, device)
+        config, mesh = self.config, self.mesh
+        n_train = len(train[0])
+        train = tuple(put_sharded(_padded(x, batch_devices(mesh)), mesh) for x in train)
         if test is not None:
-            batch = config.eval_batch_size or config.batch_size
-            test = jax.device_put(_batched(*test, batch), device)
+            batch = _round_up(config.eval_batch_size or config.batch_size, batch_devices(mesh))
+            test = tuple(put_sharded(x, mesh, axis=1) for x in _batched(*test, batch))
         while self.epoch < config.epochs:
-            record = self._train_epoch(train, test, writer)
+            record = self._train_epoch(train, n_train, test, writer)
             for name, value in record.items():
                 self.history.setdefault(name, []).append(value)
             if bar is not None:
@@ -219,11 +248,14 @@ class _Run:
             for callback in callbacks:
                 callback(self.epoch, {name: list(values) for name, values in self.history.items()})
 
-    def _train_epoch(self, train, test, writer) -> dict[str, float]:
-        """One epoch and the test metrics: the epoch's record for the history."""
+    def _train_epoch(self, train, n_train, test, writer) -> dict[str, float]:
+        """One epoch and the test metrics: the epoch's record for the history.
+
+        ``train`` holds ``n_train`` samples, padded to split evenly over the devices;
+        the padding is never drawn."""
         started = time.perf_counter()
         inputs, outputs = train
-        order = shuffle(self.key, np.int32(self.epoch), len(inputs))
+        order = put_replicated(shuffle(self.key, np.int32(self.epoch), n_train), self.mesh)
         self.params, self.opt_state, metrics = self.train_epoch(
             self.params, self.opt_state, self.frozen, inputs, outputs, order
         )
@@ -286,6 +318,18 @@ def _split(model):
     return params, frozen, static
 
 
+def _round_up(n, multiple):
+    return -(-n // multiple) * multiple
+
+
+def _padded(samples, multiple):
+    """``samples`` with zero samples appended up to a multiple of ``multiple``."""
+    missing = _round_up(len(samples), multiple) - len(samples)
+    if not missing:
+        return samples
+    return np.concatenate([samples, np.zeros((missing, *samples.shape[1:]), samples.dtype)])
+
+
 def _batched(inputs, outputs, batch):
     """The test split in whole batches ``(B, batch, C, *grid)``, padded with copies of
     sample 0, and the mask ``(B, batch)`` of the real samples."""
@@ -312,10 +356,16 @@ def _check_checkpoint_dir(checkpoint_dir, resume):
         )
 
 
-def _load_resumable(resume, model, params, config, steps_per_epoch):
-    """The latest checkpoint in ``resume``, checked to continue this run."""
-    opt_state_structure = jax.eval_shape(make_optimizer(config, lambda step: 0.0).init, params)
-    checkpoint = load_checkpoint(resume, model, like_opt_state=opt_state_structure)
+def _load_resumable(resume, model, params, config, steps_per_epoch, mesh):
+    """The latest checkpoint in ``resume``, checked to continue this run, its arrays
+    restored replicated over ``mesh`` (each process reading its own copies)."""
+    everywhere = replicated(mesh)
+    opt_state_structure = jax.tree.map(
+        lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=everywhere),
+        jax.eval_shape(make_optimizer(config, lambda step: 0.0).init, params),
+    )
+    like_model = eqx.combine(put_replicated(eqx.filter(model, eqx.is_array), mesh), model)
+    checkpoint = load_checkpoint(resume, like_model, like_opt_state=opt_state_structure)
     _check_resume(checkpoint, config, steps_per_epoch)
     return checkpoint
 
