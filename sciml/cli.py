@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--cache", type=Path, default=None, help="data cache folder")
     train.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    train.add_argument(
+        "--distributed",
+        action="store_true",
+        help="join a multi-host run (jax.distributed.initialize); or SCIML_DISTRIBUTED=1",
+    )
     return parser
 
 
@@ -56,6 +61,13 @@ def _fresh_folder(base: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from sciml.distributed import initialize
+
+    try:
+        initialize(args.distributed)  # before any computation, as JAX requires
+    except ValueError as error:
+        print(f"sciml: error: {error}", file=sys.stderr)
+        return 2
     from sciml.presets import get_preset
 
     try:
