@@ -68,6 +68,22 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"sciml: error: {error}", file=sys.stderr)
         return 2
+    if args.task in ("allen-cahn", "cahn-hilliard"):
+        # The gradient-flow tasks have their own runner (energy curves, EStableNet).
+        from sciml import gradient_flow_run
+
+        if args.resume:
+            print("sciml: error: --resume is not supported for gradient-flow runs", file=sys.stderr)
+            return 2
+        return gradient_flow_run.main(
+            args.task,
+            args.model,
+            args.preset,
+            args.out,
+            args.cache,
+            not args.no_progress,
+            args.epochs,
+        )
     from sciml.presets import get_preset
 
     try:
