@@ -56,7 +56,7 @@ def _trajectory(net, phi):
     return net.trajectory(phi)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     equation=st.sampled_from(["allen-cahn", "cahn-hilliard"]),
     energy=st.sampled_from(["double-well", "learned"]),
