@@ -1,0 +1,537 @@
+"""DeepONet and POD-DeepONet: operators as a sum of branch coefficients times a basis.
+
+A DeepONet (Lu, Jin, Pang, Zhang and Karniadakis 2021) approximates
+
+.. math::  G(a)(y) \\approx \\sum_{k=1}^{p} b_k(a)\\, t_k(y) + b_0,
+
+where the *branch* net reads the input function ``a`` at fixed sensors (here: the
+nodes of the input grid) and returns the coefficients ``b_k``, and the *trunk* net
+reads an output coordinate ``y`` and returns the basis values ``t_k(y)``. Evaluation
+uses the Cartesian-product form: one branch pass per input function and one trunk pass
+per set of points, combined by a matrix product.
+
+Branches: ``"mlp"`` (the unstacked DeepONet: one network with ``p`` outputs),
+``"stacked"`` (``p`` independent networks with one output each) and ``"conv"`` (a
+convolutional network for gridded 2-D inputs, as Lu et al. 2022 use for Darcy flow).
+The trunk input can be expanded in Fourier features ``sin(pi j y_i), cos(pi j y_i)``.
+
+POD-DeepONet (Lu et al. 2022) replaces the trunk by the mean and the leading POD modes
+of the (centred) training outputs; only the branch is trained.
+
+With ``C`` output channels the branch returns ``C p`` coefficients and the trunk (or
+the POD) ``C p`` basis functions, ``p`` per channel.
+
+References:
+    L. Lu, P. Jin, G. Pang, Z. Zhang and G. E. Karniadakis, "Learning nonlinear
+    operators via DeepONet based on the universal approximation theorem of
+    operators", Nature Machine Intelligence 3 (2021).
+    L. Lu, X. Meng, S. Cai, Z. Mao, S. Goswami, Z. Zhang and G. E. Karniadakis, "A
+    comprehensive and fair comparison of two neural operators (with practical
+    extensions) based on FAIR data", CMAME 393 (2022).
+    M. Tancik et al., "Fourier features let networks learn high frequency functions in
+    low dimensional domains", NeurIPS 2020.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from sciml.models.conv import Conv
+
+__all__ = [
+    "BRANCHES",
+    "ConvBranch",
+    "DeepONet",
+    "MLPBranch",
+    "PODBasis",
+    "PODDeepONet",
+    "StackedBranch",
+    "deeponet_param_count",
+    "grid_points",
+]
+
+BRANCHES = ("mlp", "stacked", "conv")
+
+
+def grid_points(grid: Sequence[int], periodic: bool = False, dtype=jnp.float32) -> Array:
+    """The nodes of a grid on the unit cube as points ``(prod(grid), d)``, C order.
+
+    A periodic axis of ``n`` nodes holds ``j / n`` (the endpoint is the first node
+    again); a bounded one ``linspace(0, 1, n)``, both ends included.
+    """
+    axes = [
+        (jnp.arange(n, dtype=dtype) / n) if periodic else jnp.linspace(0.0, 1.0, n, dtype=dtype)
+        for n in grid
+    ]
+    mesh = jnp.meshgrid(*axes, indexing="ij")
+    return jnp.stack([m.reshape(-1) for m in mesh], axis=-1)
+
+
+def _mlp(in_size, out_size, width, depth, activation, key, dtype, final=None):
+    """An MLP with ``depth`` hidden layers of ``width``; ``final`` activates the output."""
+    return eqx.nn.MLP(
+        in_size,
+        out_size,
+        width,
+        depth,
+        activation=activation,
+        final_activation=final if final is not None else (lambda x: x),
+        key=key,
+        dtype=dtype,
+    )
+
+
+def _mlp_params(in_size, out_size, width, depth):
+    if depth == 0:
+        return (in_size + 1) * out_size
+    return (in_size + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * out_size
+
+
+class MLPBranch(eqx.Module):
+    """The unstacked branch: ``a: (C_in, *grid)``, flattened, through one MLP to ``n_out``."""
+
+    net: eqx.nn.MLP
+
+    def __init__(self, n_sensors, n_out, width, depth, activation, *, key, dtype=jnp.float32):
+        self.net = _mlp(n_sensors, n_out, width, depth, activation, key, dtype)
+
+    def __call__(self, a: Array) -> Array:
+        return self.net(a.reshape(-1))
+
+
+class StackedBranch(eqx.Module):
+    """The stacked branch: ``p`` independent MLPs, each giving the coefficients of one
+    basis function (``per_basis`` values: one per output channel)."""
+
+    nets: eqx.nn.MLP  # one MLP whose arrays carry a leading axis of length p
+
+    def __init__(
+        self, n_sensors, n_basis, per_basis, width, depth, activation, *, key, dtype=jnp.float32
+    ):
+        keys = jax.random.split(key, n_basis)
+
+        @eqx.filter_vmap
+        def make(k):
+            return _mlp(n_sensors, per_basis, width, depth, activation, k, dtype)
+
+        self.nets = make(keys)
+
+    def __call__(self, a: Array) -> Array:
+        flat = a.reshape(-1)
+
+        @eqx.filter_vmap(in_axes=(eqx.if_array(0), None))
+        def each(net, x):
+            return net(x)
+
+        coefficients = each(self.nets, flat)  # (p, per_basis)
+        return coefficients.T.reshape(-1)  # channel-major: (C p,)
+
+
+class ConvBranch(eqx.Module):
+    """A convolutional branch for 2-D grids: stride-2 3x3 convolutions, then an MLP.
+
+    ``a: (C_in, H, W)`` passes ``len(channels)`` convolutions (stride 2, zero padding,
+    each followed by the activation), is flattened and mapped by an MLP with one hidden
+    layer of ``width`` to ``n_out`` coefficients.
+    """
+
+    convs: tuple[Conv, ...]
+    head: eqx.nn.MLP
+    activation: Callable[[Array], Array] = eqx.field(static=True)
+
+    def __init__(
+        self,
+        in_channels,
+        grid,
+        n_out,
+        channels: Sequence[int],
+        width,
+        activation,
+        *,
+        key: PRNGKeyArray,
+        dtype=jnp.float32,
+    ):
+        if len(grid) != 2:
+            raise ValueError(f"the convolutional branch reads 2-D inputs, got grid {tuple(grid)}")
+        *conv_keys, head_key = jax.random.split(key, len(channels) + 1)
+        widths = [int(in_channels), *(int(c) for c in channels)]
+        self.convs = tuple(
+            Conv(c_in, c_out, 3, 2, stride=2, use_bias=True, key=k, dtype=dtype)
+            for c_in, c_out, k in zip(widths[:-1], widths[1:], conv_keys)
+        )
+        shape = tuple(grid)
+        for _ in channels:
+            shape = tuple((n + 1) // 2 for n in shape)
+        self.head = _mlp(
+            widths[-1] * math.prod(shape), n_out, width, 1, activation, head_key, dtype
+        )
+        self.activation = activation
+
+    def __call__(self, a: Array) -> Array:
+        h = a
+        for conv in self.convs:
+            h = self.activation(conv(h))
+        return self.head(h.reshape(-1))
+
+
+class PODBasis(eqx.Module):
+    """The mean and leading POD modes of training outputs: data, not parameters.
+
+    ``mean: (C, P)`` and ``modes: (C, p, P)`` over the ``P`` grid nodes. Mode ``k`` is
+    the ``k``-th right singular vector of the centred training outputs (flattened over
+    channels and nodes), scaled by its standard deviation over the training set
+    ``s_k / sqrt(N)``, so the coefficients a branch must produce have unit variance.
+    Training leaves it as it is (``sciml.train.trainable_filter`` freezes it) and no
+    gradient flows into it.
+    """
+
+    mean: Float[Array, "C P"]
+    modes: Float[Array, "C p P"]
+    singular_values: Float[Array, " p"]
+
+    @classmethod
+    def fit(cls, outputs: Float[Array, "N C *grid"], n_modes: int) -> PODBasis:
+        """The POD of ``outputs: (N, C, *grid)`` (computed in float64 with NumPy)."""
+        outputs = np.asarray(outputs)
+        if outputs.ndim < 3 or outputs.shape[0] < 2:
+            raise ValueError(
+                "PODBasis.fit expects training outputs of shape (N, C, *grid) with N >= 2, "
+                f"got shape {outputs.shape}"
+            )
+        n, c = outputs.shape[:2]
+        points = math.prod(outputs.shape[2:])
+        if not 1 <= int(n_modes) <= min(n, c * points):
+            raise ValueError(
+                f"n_modes must be between 1 and min(N, C * points) = {min(n, c * points)}, "
+                f"got {n_modes}"
+            )
+        flat = outputs.reshape(n, c * points).astype(np.float64)
+        mean = flat.mean(axis=0)
+        _, s, vt = np.linalg.svd(flat - mean, full_matrices=False)
+        s, vt = s[:n_modes], vt[:n_modes]
+        modes = vt * (s / np.sqrt(n))[:, None]
+        dtype = outputs.dtype if np.issubdtype(outputs.dtype, np.floating) else np.float32
+        return cls(
+            jnp.asarray(mean.reshape(c, points), dtype),
+            jnp.asarray(modes.reshape(n_modes, c, points).transpose(1, 0, 2), dtype),
+            jnp.asarray(s, dtype),
+        )
+
+    def arrays(self) -> tuple[Array, Array]:
+        return jax.lax.stop_gradient(self.mean), jax.lax.stop_gradient(self.modes)
+
+
+def _check_grid(grid) -> tuple[int, ...]:
+    grid = tuple(int(n) for n in grid)
+    if not grid or any(n < 2 for n in grid):
+        raise ValueError(f"grid must be a tuple of sizes >= 2, got {grid}")
+    return grid
+
+
+def _check_branch_input(name, a_shape, in_channels, grid):
+    expected = (in_channels, *grid)
+    if tuple(a_shape) != expected:
+        hint = "; a batch goes through jax.vmap(model)" if tuple(a_shape[1:]) == expected else ""
+        raise ValueError(
+            f"{name} reads the input function at the nodes of its grid: expected shape "
+            f"{expected}, got {tuple(a_shape)}{hint}"
+        )
+
+
+def _check_points(name, y, dims):
+    if y.ndim != 2 or y.shape[1] != dims:
+        raise ValueError(f"{name} expects points y of shape (P, {dims}), got {tuple(y.shape)}")
+
+
+def _make_branch(
+    kind,
+    in_channels,
+    grid,
+    n_out,
+    n_basis,
+    out_channels,
+    width,
+    depth,
+    conv_channels,
+    activation,
+    key,
+    dtype,
+):
+    n_sensors = in_channels * math.prod(grid)
+    if kind == "mlp":
+        return MLPBranch(n_sensors, n_out, width, depth, activation, key=key, dtype=dtype)
+    if kind == "stacked":
+        return StackedBranch(
+            n_sensors, n_basis, out_channels, width, depth, activation, key=key, dtype=dtype
+        )
+    if kind == "conv":
+        return ConvBranch(
+            in_channels, grid, n_out, conv_channels, width, activation, key=key, dtype=dtype
+        )
+    raise ValueError(f"unknown branch {kind!r}; expected one of {', '.join(BRANCHES)}")
+
+
+class DeepONet(eqx.Module):
+    """DeepONet (Lu et al. 2021) with a branch on the input grid and an MLP trunk.
+
+    ``model(a)``: ``a: (in_channels, *grid) -> u: (out_channels, *grid)`` on the data
+    grid; ``model(a, y)``: ``y: (P, d) -> u: (out_channels, P)`` at any points of the
+    unit cube (the grid's coordinates: ``linspace(0, 1, n)``, or ``j / n`` if
+    ``periodic``). Channel ``c`` of the output is ``sum_k b_{c,k}(a) t_{c,k}(y) + b0_c``.
+
+    Args:
+        in_channels, out_channels: channels of the input and output functions.
+        grid: the input grid, which is also the default output grid; the branch reads
+            the input at its nodes.
+        n_basis: ``p``, the basis functions per output channel.
+        branch: ``"mlp"`` (unstacked), ``"stacked"`` or ``"conv"`` (2-D).
+        branch_width, branch_depth: hidden width and number of hidden layers of the MLP
+            branch (or of each stacked branch); the conv branch's MLP has one hidden
+            layer of ``branch_width``.
+        conv_channels: channels of the conv branch's stride-2 convolutions.
+        trunk_width, trunk_depth: hidden width and layers of the trunk; the trunk's
+            output is activated too (as in DeepXDE).
+        fourier_features: ``J``: the trunk reads ``sin(pi j y_i), cos(pi j y_i)``,
+            ``j = 1..J``, beside ``y`` (0: the coordinates alone).
+        periodic: the grid is periodic (nodes ``j / n``) rather than bounded.
+        activation: nonlinearity of both nets.
+        key: random key.
+        dtype: floating dtype of the parameters.
+    """
+
+    branch: eqx.Module
+    trunk: eqx.nn.MLP
+    bias: Float[Array, " out"]
+    in_channels: int = eqx.field(static=True)
+    out_channels: int = eqx.field(static=True)
+    grid: tuple[int, ...] = eqx.field(static=True)
+    n_basis: int = eqx.field(static=True)
+    fourier_features: int = eqx.field(static=True)
+    periodic: bool = eqx.field(static=True)
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        grid: Sequence[int],
+        *,
+        n_basis: int = 128,
+        branch: str = "mlp",
+        branch_width: int = 128,
+        branch_depth: int = 2,
+        conv_channels: Sequence[int] = (16, 32, 64, 64),
+        trunk_width: int = 128,
+        trunk_depth: int = 3,
+        fourier_features: int = 0,
+        periodic: bool = False,
+        activation: Callable[[Array], Array] = jax.nn.gelu,
+        key: PRNGKeyArray,
+        dtype=jnp.float32,
+    ):
+        self.grid = _check_grid(grid)
+        if min(int(in_channels), int(out_channels), int(n_basis)) < 1:
+            raise ValueError(
+                "in_channels, out_channels and n_basis must be >= 1, got "
+                f"{in_channels}, {out_channels}, {n_basis}"
+            )
+        if int(fourier_features) < 0:
+            raise ValueError(f"fourier_features must be >= 0, got {fourier_features}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.n_basis = int(n_basis)
+        self.fourier_features = int(fourier_features)
+        self.periodic = bool(periodic)
+        branch_key, trunk_key = jax.random.split(key)
+        n_out = self.out_channels * self.n_basis
+        self.branch = _make_branch(
+            branch,
+            self.in_channels,
+            self.grid,
+            n_out,
+            self.n_basis,
+            self.out_channels,
+            branch_width,
+            branch_depth,
+            conv_channels,
+            activation,
+            branch_key,
+            dtype,
+        )
+        d = len(self.grid)
+        trunk_in = d * (1 + 2 * self.fourier_features)
+        self.trunk = _mlp(
+            trunk_in, n_out, trunk_width, trunk_depth, activation, trunk_key, dtype, activation
+        )
+        self.bias = jnp.zeros((self.out_channels,), dtype)
+
+    def trunk_features(self, y: Float[Array, "P d"]) -> Float[Array, "P f"]:
+        """The trunk's input: ``y`` and, with Fourier features, ``sin, cos(pi j y)``."""
+        if self.fourier_features == 0:
+            return y
+        j = jnp.arange(1, self.fourier_features + 1, dtype=y.dtype)
+        angles = jnp.pi * y[:, :, None] * j  # (P, d, J)
+        return jnp.concatenate(
+            [y, jnp.sin(angles).reshape(len(y), -1), jnp.cos(angles).reshape(len(y), -1)], -1
+        )
+
+    def basis(self, y: Float[Array, "P d"]) -> Float[Array, "C p P"]:
+        """The trunk basis ``t_{c,k}(y)`` at the points ``y``."""
+        t = jax.vmap(self.trunk)(self.trunk_features(y))  # (P, C p)
+        return t.T.reshape(self.out_channels, self.n_basis, len(y))
+
+    def coefficients(self, a: Float[Array, "in *grid"]) -> Float[Array, "C p"]:
+        """The branch coefficients ``b_{c,k}(a)``."""
+        _check_branch_input("DeepONet", a.shape, self.in_channels, self.grid)
+        return self.branch(a).reshape(self.out_channels, self.n_basis)
+
+    def __call__(
+        self, a: Float[Array, "in *grid"], y: Float[Array, "P d"] | None = None
+    ) -> Float[Array, " out ..."]:
+        b = self.coefficients(a)
+        if y is None:
+            points = grid_points(self.grid, self.periodic, b.dtype)
+        else:
+            _check_points("DeepONet", y, len(self.grid))
+            points = y
+        u = jnp.einsum("ck,ckp->cp", b, self.basis(points)) + self.bias[:, None]
+        return u.reshape(self.out_channels, *self.grid) if y is None else u
+
+
+class PODDeepONet(eqx.Module):
+    """POD-DeepONet (Lu et al. 2022): ``u = mean + sum_k b_k(a) phi_k``.
+
+    The basis is a :class:`PODBasis` of training outputs (frozen); the branch is as in
+    :class:`DeepONet`. ``model(a)`` returns ``(out_channels, *grid)``; ``model(a, y)``
+    evaluates the mean and modes at points ``y: (P, d)`` by multilinear interpolation
+    between the grid nodes (exact at the nodes), giving ``(out_channels, P)``.
+
+    Args:
+        in_channels: channels of the input function.
+        train_outputs: ``(N, C_out, *grid)`` training outputs to take the POD of; their
+            grid is the model's grid.
+        n_basis: number of POD modes ``p`` (over all channels together).
+        branch, branch_width, branch_depth, conv_channels, periodic, activation,
+        key, dtype: as for :class:`DeepONet`.
+    """
+
+    branch: eqx.Module
+    pod: PODBasis
+    in_channels: int = eqx.field(static=True)
+    out_channels: int = eqx.field(static=True)
+    grid: tuple[int, ...] = eqx.field(static=True)
+    n_basis: int = eqx.field(static=True)
+    periodic: bool = eqx.field(static=True)
+
+    def __init__(
+        self,
+        in_channels: int,
+        train_outputs,
+        *,
+        n_basis: int = 64,
+        branch: str = "mlp",
+        branch_width: int = 128,
+        branch_depth: int = 2,
+        conv_channels: Sequence[int] = (16, 32, 64, 64),
+        periodic: bool = False,
+        activation: Callable[[Array], Array] = jax.nn.gelu,
+        key: PRNGKeyArray,
+        dtype=jnp.float32,
+    ):
+        train_outputs = np.asarray(train_outputs)
+        self.pod = PODBasis.fit(train_outputs.astype(dtype), n_basis)
+        self.in_channels = int(in_channels)
+        self.out_channels = int(train_outputs.shape[1])
+        self.grid = _check_grid(train_outputs.shape[2:])
+        self.n_basis = int(n_basis)
+        self.periodic = bool(periodic)
+        self.branch = _make_branch(
+            branch,
+            self.in_channels,
+            self.grid,
+            self.n_basis,
+            self.n_basis,
+            1,
+            branch_width,
+            branch_depth,
+            conv_channels,
+            activation,
+            key,
+            dtype,
+        )
+
+    def __call__(
+        self, a: Float[Array, "in *grid"], y: Float[Array, "P d"] | None = None
+    ) -> Float[Array, " out ..."]:
+        _check_branch_input("PODDeepONet", a.shape, self.in_channels, self.grid)
+        b = self.branch(a)  # (p,)
+        mean, modes = self.pod.arrays()
+        if y is not None:
+            _check_points("PODDeepONet", y, len(self.grid))
+            mean = _interpolate(mean, self.grid, y, self.periodic)
+            modes = _interpolate(modes, self.grid, y, self.periodic)
+        u = mean + jnp.einsum("k,ckp->cp", b, modes)
+        return u.reshape(self.out_channels, *self.grid) if y is None else u
+
+
+def _interpolate(values: Array, grid, y: Array, periodic: bool) -> Array:
+    """Multilinear interpolation of node values ``(..., prod(grid))`` at points ``y``."""
+    lead = values.shape[:-1]
+    fields = values.reshape(-1, *grid)
+    scale = jnp.asarray([n if periodic else n - 1 for n in grid], y.dtype)
+    coordinates = (y * scale).T  # fractional node indices, (d, P)
+    mode = "wrap" if periodic else "nearest"
+
+    def one(field):
+        return jax.scipy.ndimage.map_coordinates(field, list(coordinates), order=1, mode=mode)
+
+    return jax.vmap(one)(fields).reshape(*lead, y.shape[0])
+
+
+def deeponet_param_count(
+    in_channels: int,
+    out_channels: int,
+    grid: Sequence[int],
+    *,
+    n_basis: int = 128,
+    branch: str = "mlp",
+    branch_width: int = 128,
+    branch_depth: int = 2,
+    conv_channels: Sequence[int] = (16, 32, 64, 64),
+    trunk_width: int = 128,
+    trunk_depth: int = 3,
+    fourier_features: int = 0,
+) -> int:
+    """Parameter count of :class:`DeepONet`, from its formula.
+
+    An MLP ``n_in -> (width x depth) -> n_out`` has ``(n_in + 1) w + (depth - 1)(w + 1) w
+    + (w + 1) n_out`` parameters. With ``q = out_channels * n_basis`` and ``S =
+    in_channels * prod(grid)`` sensors: the unstacked branch is one MLP ``S -> q``; the
+    stacked branch ``n_basis`` MLPs ``S -> out_channels``; the conv branch has ``(9 c_in +
+    1) c_out`` per convolution and an MLP with one hidden layer from the flattened last
+    feature map to ``q``. The trunk is an MLP ``d (1 + 2 J) -> q`` and the bias adds
+    ``out_channels``.
+    """
+    grid = tuple(grid)
+    q = out_channels * n_basis
+    sensors = in_channels * math.prod(grid)
+    if branch == "mlp":
+        branch_count = _mlp_params(sensors, q, branch_width, branch_depth)
+    elif branch == "stacked":
+        branch_count = n_basis * _mlp_params(sensors, out_channels, branch_width, branch_depth)
+    elif branch == "conv":
+        widths = [in_channels, *conv_channels]
+        branch_count = sum((9 * a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+        shape = grid
+        for _ in conv_channels:
+            shape = tuple((n + 1) // 2 for n in shape)
+        branch_count += _mlp_params(widths[-1] * math.prod(shape), q, branch_width, 1)
+    else:
+        raise ValueError(f"unknown branch {branch!r}; expected one of {', '.join(BRANCHES)}")
+    trunk_count = _mlp_params(len(grid) * (1 + 2 * fourier_features), q, trunk_width, trunk_depth)
+    return branch_count + trunk_count + out_channels

@@ -1,0 +1,163 @@
+"""DeepONet and POD-DeepONet: shapes, parameter formulas, evaluation at any points, the
+POD basis against the SVD it comes from, and clear errors."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from sciml.models import (
+    DeepONet,
+    PODBasis,
+    PODDeepONet,
+    count_parameters,
+    deeponet_param_count,
+    grid_points,
+)
+from sciml.train import trainable_filter
+
+KEY = jax.random.key(0)
+
+# One compiled program per model structure and input shape: far faster than running
+# the many small convolutions op by op.
+apply = eqx.filter_jit(lambda model, *args: model(*args))
+
+
+def _random(shape, seed=1, dtype=jnp.float64):
+    return jax.random.normal(jax.random.key(seed), shape, dtype)
+
+
+@pytest.mark.parametrize(
+    "branch, grid, options",
+    [
+        ("mlp", (17, 13), {}),
+        ("stacked", (17, 13), {"branch_depth": 1}),
+        ("conv", (17, 13), {"conv_channels": (4, 8)}),
+        ("stacked", (40,), {"fourier_features": 2, "branch_width": 16}),
+        ("conv", (23, 21), {"fourier_features": 1}),
+    ],
+)
+def test_shapes_and_parameter_count(branch, grid, options):
+    kwargs = {"n_basis": 6, "branch": branch, "branch_width": 12, "trunk_width": 10, **options}
+    model = DeepONet(2, 3, grid, key=KEY, **kwargs)
+    a = _random((2, *grid), dtype=jnp.float32)
+    assert apply(model, a).shape == (3, *grid) and apply(model, a).dtype == jnp.float32
+    assert apply(model, a, jnp.full((5, len(grid)), 0.3, jnp.float32)).shape == (3, 5)
+    assert count_parameters(model) == deeponet_param_count(2, 3, grid, **kwargs)
+    out = jax.vmap(model)(jnp.stack([a, 2 * a]))
+    np.testing.assert_allclose(out[1], apply(model, 2 * a), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+@pytest.mark.parametrize("branch", ["mlp", "conv"])
+def test_evaluation_at_points_agrees_with_the_grid_output_at_the_nodes(periodic, branch):
+    grid = (11, 9)
+    model = DeepONet(
+        1, 2, grid, n_basis=8, branch=branch, conv_channels=(4,), fourier_features=2,
+        periodic=periodic, key=KEY, dtype=jnp.float64,
+    )  # fmt: skip
+    a = _random((1, *grid))
+    nodes = grid_points(grid, periodic, jnp.float64)
+    np.testing.assert_allclose(
+        apply(model, a, nodes).reshape(2, *grid), apply(model, a), rtol=1e-13, atol=1e-13
+    )
+    # the nodes themselves: linspace(0, 1, n), or j / n on a periodic axis
+    last = (1.0, 1.0) if not periodic else (10 / 11, 8 / 9)
+    np.testing.assert_allclose(nodes[-1], last)
+    # between the nodes the output is the trunk's function, not a copy of a node
+    mid = nodes[:1] + 0.5 / np.array(grid)
+    assert not np.allclose(apply(model, a, mid), apply(model, a, nodes[:1]))
+
+
+def test_trunk_fourier_features():
+    model = DeepONet(1, 1, (8,), n_basis=2, fourier_features=3, key=KEY, dtype=jnp.float64)
+    y = jnp.asarray([[0.25], [0.5]])
+    features = model.trunk_features(y)
+    j = np.arange(1, 4)
+    expected = np.concatenate(
+        [np.asarray(y), np.sin(np.pi * np.asarray(y) * j), np.cos(np.pi * np.asarray(y) * j)], 1
+    )
+    np.testing.assert_allclose(features, expected, atol=1e-15)
+
+
+@pytest.fixture(scope="module")
+def outputs():
+    """30 training outputs (N, 2, 7, 6) of rank 5 plus a little noise."""
+    rng = np.random.default_rng(3)
+    basis = rng.standard_normal((5, 2 * 7 * 6))
+    coefficients = rng.standard_normal((30, 5)) * np.array([5, 3, 2, 1, 0.5])
+    flat = 1.5 + coefficients @ basis + 1e-3 * rng.standard_normal((30, 2 * 7 * 6))
+    return flat.reshape(30, 2, 7, 6)
+
+
+def test_pod_reproduces_the_training_mean_and_modes(outputs):
+    pod = PODBasis.fit(outputs, 4)
+    flat = outputs.reshape(30, -1)
+    np.testing.assert_allclose(np.asarray(pod.mean).reshape(-1), flat.mean(0), atol=1e-13)
+    _, s, vt = np.linalg.svd(flat - flat.mean(0), full_matrices=False)
+    modes = np.asarray(pod.modes).transpose(1, 0, 2).reshape(4, -1)  # (p, C P)
+    # mode k is the k-th right singular vector scaled by s_k / sqrt(N) (up to its sign)
+    np.testing.assert_allclose(np.linalg.norm(modes, axis=1), s[:4] / np.sqrt(30), rtol=1e-12)
+    unit = modes / np.linalg.norm(modes, axis=1, keepdims=True)
+    np.testing.assert_allclose(np.abs(np.sum(unit * vt[:4], axis=1)), 1.0, atol=1e-12)
+    np.testing.assert_allclose(unit @ unit.T, np.eye(4), atol=1e-12)
+    # the training outputs' coefficients have unit variance in this scaling
+    coefficients = (flat - flat.mean(0)) @ modes.T / np.sum(modes**2, axis=1)
+    np.testing.assert_allclose(coefficients.var(axis=0), 1.0, rtol=1e-10)
+    # mean + the modes reproduce the outputs up to the discarded singular values
+    rebuilt = flat.mean(0) + coefficients @ modes
+    np.testing.assert_allclose(np.linalg.norm(flat - rebuilt), np.linalg.norm(s[4:]), rtol=1e-9)
+
+
+def test_pod_deeponet_output_is_mean_plus_branch_times_modes(outputs):
+    model = PODDeepONet(1, outputs, n_basis=5, branch="mlp", key=KEY, dtype=jnp.float64)
+    a = _random((1, 7, 6))
+    b = model.branch(a)
+    expected = model.pod.mean + jnp.einsum("k,ckp->cp", b, model.pod.modes)
+    np.testing.assert_allclose(apply(model, a), expected.reshape(2, 7, 6), atol=1e-13)
+    # evaluation at the nodes equals the grid output; in between it interpolates
+    nodes = grid_points((7, 6), dtype=jnp.float64)
+    np.testing.assert_allclose(apply(model, a, nodes).reshape(2, 7, 6), apply(model, a), atol=1e-12)
+    mid = jnp.asarray([[0.5 / 6, 0.0]])
+    np.testing.assert_allclose(
+        apply(model, a, mid)[:, 0],
+        0.5 * (apply(model, a)[:, 0, 0] + apply(model, a)[:, 1, 0]),
+        atol=1e-12,
+    )
+
+
+def test_pod_basis_is_frozen_in_training(outputs):
+    model = PODDeepONet(1, outputs, n_basis=3, key=KEY)
+    marks = trainable_filter(model)
+    assert not any(jax.tree.leaves(marks.pod))
+    arrays = jax.tree.leaves(eqx.filter(model.branch, eqx.is_inexact_array))
+    assert sum(jax.tree.leaves(marks.branch)) == len(arrays) > 0
+    grads = eqx.filter_grad(lambda m: jnp.sum(m(jnp.ones((1, 7, 6))) ** 2))(model)
+    assert float(jnp.max(jnp.abs(grads.pod.modes))) == 0.0
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: DeepONet(1, 1, (8, 8), branch="rnn", key=KEY), "unknown branch 'rnn'"),
+        (lambda: DeepONet(1, 1, (16,), branch="conv", key=KEY), "reads 2-D inputs"),
+        (lambda: DeepONet(1, 1, (8, 1), key=KEY), "grid must be a tuple of sizes >= 2"),
+        (lambda: DeepONet(1, 1, (8,), n_basis=0, key=KEY), "must be >= 1"),
+        (lambda: PODBasis.fit(np.ones((1, 1, 4)), 1), "N >= 2"),
+        (lambda: PODBasis.fit(np.ones((3, 1, 4)), 4), "n_modes must be between 1 and"),
+    ],
+)
+def test_bad_configurations_fail_at_construction(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_wrong_inputs_are_named():
+    model = DeepONet(2, 1, (8, 6), n_basis=3, key=KEY)
+    with pytest.raises(ValueError, match="expected shape \\(2, 8, 6\\), got \\(2, 6, 8\\)"):
+        apply(model, jnp.ones((2, 6, 8)))
+    with pytest.raises(ValueError, match="a batch goes through jax.vmap"):
+        apply(model, jnp.ones((5, 2, 8, 6)))
+    with pytest.raises(ValueError, match="points y of shape \\(P, 2\\), got \\(4, 3\\)"):
+        apply(model, jnp.ones((2, 8, 6)), jnp.ones((4, 3)))
