@@ -10,6 +10,7 @@ OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("step", "cosine", "onecycle")
 LOSSES = ("l2", "h1")
 REDUCTIONS = ("mean", "sum")
+EPOCH_LOOPS = ("scan", "steps")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +51,12 @@ class TrainConfig:
             written).
         eval_batch_size: samples per evaluation call on the test set (default:
             ``batch_size``).
+        epoch_loop: how an epoch's optimiser steps run: ``"scan"``, all in one
+            compiled ``lax.scan`` (one call per epoch), or ``"steps"``, one compiled
+            call per step dispatched from Python. The two compute the same steps;
+            ``"steps"`` is for convolutional models on the CPU, where XLA runs a
+            convolution inside a loop body several times slower than outside one
+            (8x for an MgNO training step on a 2-core CPU).
     """
 
     epochs: int = 500
@@ -67,12 +74,14 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 1
     eval_batch_size: int | None = None
+    epoch_loop: str = "scan"
 
     def __post_init__(self):
         _check_name("optimizer", self.optimizer, OPTIMIZERS)
         _check_name("schedule", self.schedule, SCHEDULES)
         _check_name("loss", self.loss, LOSSES)
         _check_name("loss_reduction", self.loss_reduction, REDUCTIONS)
+        _check_name("epoch_loop", self.epoch_loop, EPOCH_LOOPS)
         for name in ("epochs", "batch_size", "step_every_epochs", "checkpoint_every"):
             _check_positive_int(name, getattr(self, name))
         if self.eval_batch_size is not None:

@@ -42,14 +42,17 @@ def make_train_epoch(
     steps_per_epoch: int,
     reduction: str = "mean",
     mesh: Mesh | None = None,
+    loop: str = "scan",
 ) -> Callable:
     """The compiled epoch ``(params, opt_state, frozen, inputs, outputs, order) ->
     (params, opt_state, metrics)``.
 
     The model is ``eqx.combine(params, frozen, static)``. The first
     ``steps_per_epoch * batch_size`` entries of ``order`` (a permutation of the ``N``
-    samples) form the minibatches; ``lax.scan`` runs the optimiser step on each, with
-    the batch loss ``mean_i loss(model(a_i), u_i)``. ``metrics`` holds the mean batch
+    samples) form the minibatches; the optimiser step runs on each, with the batch
+    loss ``mean_i loss(model(a_i), u_i)``: all in one ``lax.scan`` (``loop="scan"``),
+    or as one compiled call per step from a Python loop (``loop="steps"``; see
+    ``TrainConfig.epoch_loop``). ``metrics`` holds the mean batch
     ``loss``, the ``learning_rate`` of the epoch's first step and ``finite``, False if
     a batch loss or a final parameter is not finite. ``params`` and ``opt_state`` are
     donated: their buffers are reused for the results.
@@ -77,22 +80,49 @@ def make_train_epoch(
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state), mean
 
-    def train_epoch(params, opt_state, frozen, inputs, outputs, order):
-        first_step = optax.tree_utils.tree_get(opt_state, "ScaleByScheduleState").count
-        batches = order[: steps_per_epoch * batch_size].reshape(steps_per_epoch, batch_size)
-        body = functools.partial(step, frozen, inputs, outputs)
-        (params, opt_state), losses = jax.lax.scan(body, (params, opt_state), batches)
+    def summary(params, losses, first_step):
         finite = jnp.all(jnp.isfinite(losses))
         for leaf in jax.tree.leaves(params):
             finite = finite & jnp.all(jnp.isfinite(leaf))
-        metrics = {
-            "loss": jnp.mean(losses),
-            "learning_rate": schedule(first_step),
-            "finite": finite,
-        }
-        return params, opt_state, metrics
+        return {"loss": jnp.mean(losses), "learning_rate": schedule(first_step), "finite": finite}
 
-    return jax.jit(train_epoch, donate_argnums=(0, 1))
+    def first_step_of(opt_state):
+        return optax.tree_utils.tree_get(opt_state, "ScaleByScheduleState").count
+
+    def minibatches(order):
+        return order[: steps_per_epoch * batch_size].reshape(steps_per_epoch, batch_size)
+
+    def train_epoch(params, opt_state, frozen, inputs, outputs, order):
+        first_step = first_step_of(opt_state)
+        body = functools.partial(step, frozen, inputs, outputs)
+        (params, opt_state), losses = jax.lax.scan(body, (params, opt_state), minibatches(order))
+        return params, opt_state, summary(params, losses, first_step)
+
+    if loop == "scan":
+        return jax.jit(train_epoch, donate_argnums=(0, 1))
+    if loop != "steps":
+        raise ValueError(f"unknown epoch loop {loop!r}; expected 'scan' or 'steps'")
+
+    @functools.partial(jax.jit, donate_argnums=(0, 1))
+    def train_step(params, opt_state, frozen, inputs, outputs, batch):
+        (params, opt_state), loss_value = step(frozen, inputs, outputs, (params, opt_state), batch)
+        return params, opt_state, loss_value
+
+    finish = jax.jit(summary)
+    batches_of = jax.jit(minibatches)
+
+    def train_epoch_by_steps(params, opt_state, frozen, inputs, outputs, order):
+        # a copy: the step donates the optimiser state, this counter among it
+        first_step = jnp.copy(first_step_of(opt_state))
+        losses = []
+        for batch in batches_of(order):
+            params, opt_state, loss_value = train_step(
+                params, opt_state, frozen, inputs, outputs, batch
+            )
+            losses.append(loss_value)
+        return params, opt_state, finish(params, jnp.stack(losses), first_step)
+
+    return train_epoch_by_steps
 
 
 def _constrain_to(sharding):
@@ -170,6 +200,7 @@ def _compiled_epoch(static, config, steps_per_epoch, schedule_steps, mesh):
         steps_per_epoch,
         config.loss_reduction,
         mesh,
+        config.epoch_loop,
     )
     return optimizer, epoch
 

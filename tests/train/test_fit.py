@@ -147,3 +147,20 @@ def test_sum_reduction_scales_the_gradient_by_the_batch_size(problem):
         losses[reduction] = float(metrics["loss"])
     np.testing.assert_allclose(moved["sum"], 4 * moved["mean"], rtol=1e-12)
     assert losses["sum"] == pytest.approx(losses["mean"])
+
+
+def test_the_step_by_step_epoch_follows_the_scanned_one(problem, trained, model):
+    # The same optimiser steps, run one compiled call at a time instead of in one scan.
+    import dataclasses
+
+    _, scanned, _, _ = trained
+    steps = dataclasses.replace(CONFIG, epoch_loop="steps")
+    traces_before = type(model).traces[0]
+    _, stepped = fit(model, *problem, config=steps, progress=False)
+    assert type(model).traces[0] - traces_before <= 3  # compiled once, not per step
+    np.testing.assert_allclose(stepped["train_loss"], scanned["train_loss"], rtol=1e-5)
+    np.testing.assert_allclose(stepped["test_l2"], scanned["test_l2"], rtol=1e-5)
+    np.testing.assert_allclose(stepped["learning_rate"], scanned["learning_rate"], rtol=1e-7)
+    assert stepped["train_loss"][-1] < stepped["train_loss"][0] / 10
+    with pytest.raises(ValueError, match="unknown epoch_loop 'python'"):
+        TrainConfig(epoch_loop="python")
