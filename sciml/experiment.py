@@ -25,34 +25,73 @@ from sciml._io import write_atomic, write_json
 from sciml.data.cache import load_or_generate
 from sciml.data.dataset import OperatorDataset
 from sciml.data.normalise import GaussianNormaliser, NormalisedOperator
-from sciml.models import FNO, RecurrentFNO, SpaceTimeFNO, count_parameters
+from sciml.distributed import is_primary
+from sciml.models import (
+    FNO,
+    DeepONet,
+    MgNO,
+    PODDeepONet,
+    RecurrentFNO,
+    SpaceTimeFNO,
+    UNet,
+    count_parameters,
+)
 from sciml.plots import plot_prediction_1d, plot_prediction_2d
 from sciml.presets import Preset
 from sciml.train import fit, latest_epoch, relative_l2
 
+#: Tasks on a periodic domain: their grids hold ``j / n`` (no endpoint), and the
+#: convolutional models pad circularly.
+PERIODIC_TASKS = ("burgers", "navier-stokes")
 
-def build_model(preset: Preset, in_channels: int, out_channels: int, *, key: jax.Array):
-    """The network named by the preset's model config, for the task's channels.
+
+def build_model(preset: Preset, input_shape: tuple[int, ...], targets, *, key: jax.Array):
+    """The network named by the preset's model config, for the task's data.
 
     ``fno`` is an :class:`~sciml.models.FNO` for a map between fields, or, when the
     preset maps frames to frames, the recurrent FNO-2D of the FNO paper
     (:class:`~sciml.models.RecurrentFNO`); ``fno3d`` is the space-time FNO-3D
-    (:class:`~sciml.models.SpaceTimeFNO`), for frames only.
+    (:class:`~sciml.models.SpaceTimeFNO`), for frames only. ``deeponet``,
+    ``pod-deeponet``, ``mgno`` and ``unet`` map the input channels (frames) to the
+    output channels (frames) at once.
+
+    Args:
+        preset: the run's preset.
+        input_shape: one input sample's shape ``(C_in, *grid)``.
+        targets: the training outputs ``(N, C_out, *grid)`` as the network sees them
+            (normalised, if the preset normalises): their channels size the network, and
+            POD-DeepONet takes its modes from them.
+        key: random key.
     """
     options = dict(preset.model_config.options)
     name = preset.model_config.name
-    modes = tuple(options.pop("modes", ()))
-    if name == "fno" and preset.frames is None:
-        return FNO(in_channels, out_channels, modes, key=key, **options)
+    in_channels, grid = input_shape[0], tuple(input_shape[1:])
+    out_channels = targets.shape[1]
+    periodic = preset.task in PERIODIC_TASKS
     if name == "fno":
+        modes = tuple(options.pop("modes", ()))
+        if preset.frames is None:
+            return FNO(in_channels, out_channels, modes, key=key, **options)
         return RecurrentFNO(*preset.frames, modes, key=key, **options)
     if name == "fno3d":
         if preset.frames is None:
             raise ValueError(
                 "model 'fno3d' maps input frames to output frames; the preset has no frames"
             )
+        modes = tuple(options.pop("modes", ()))
         return SpaceTimeFNO(*preset.frames, modes, key=key, **options)
-    raise ValueError(f"unknown model {name!r}; expected one of 'fno', 'fno3d'")
+    if name == "deeponet":
+        return DeepONet(in_channels, out_channels, grid, periodic=periodic, key=key, **options)
+    if name == "pod-deeponet":
+        return PODDeepONet(in_channels, targets, periodic=periodic, key=key, **options)
+    if name == "mgno":
+        return MgNO(in_channels, out_channels, grid, key=key, **options)
+    if name == "unet":
+        return UNet(in_channels, out_channels, grid, key=key, **options)
+    raise ValueError(
+        f"unknown model {name!r}; expected one of 'fno', 'fno3d', 'deeponet', "
+        "'pod-deeponet', 'mgno', 'unet'"
+    )
 
 
 def _generator(task: str):
@@ -198,15 +237,16 @@ def run_preset(
     train_arrays, test_arrays = training_arrays(preset, train), training_arrays(preset, test)
 
     key = jax.random.key(preset.train.seed)
-    network = build_model(preset, train_arrays[0].shape[1], train_arrays[1].shape[1], key=key)
     if preset.normalise == "gaussian":
-        model = NormalisedOperator(
-            network,
+        normalisers = (
             GaussianNormaliser.fit(train_arrays[0]),
             GaussianNormaliser.fit(train_arrays[1]),
         )
+        targets = np.asarray(jax.vmap(normalisers[1].encode)(train_arrays[1]))
     else:
-        model = network
+        normalisers, targets = None, train_arrays[1]
+    network = build_model(preset, train_arrays[0].shape[1:], targets, key=key)
+    model = network if normalisers is None else NormalisedOperator(network, *normalisers)
     train_started = time.perf_counter()
     model, history = fit(
         model,
@@ -223,14 +263,15 @@ def run_preset(
     errors = evaluate(model, *test_arrays)
     worst = int(np.argmax(errors))
     median = int(np.argsort(errors)[len(errors) // 2])
-    _plot_sample(
-        out / "prediction.png",
-        model,
-        test_arrays[0][median],
-        test_arrays[1][median],
-        title=f"{preset.task} / {preset.model} / {preset.name}: median test sample, "
-        f"relative L2 {errors[median]:.4f}",
-    )
+    if is_primary():
+        _plot_sample(
+            out / "prediction.png",
+            model,
+            test_arrays[0][median],
+            test_arrays[1][median],
+            title=f"{preset.task} / {preset.model} / {preset.name}: median test sample, "
+            f"relative L2 {errors[median]:.4f}",
+        )
     epochs = len(history["train_loss"])
     epoch_times = np.asarray(history["epoch_time"])
     steady = epoch_times[1:] if len(epoch_times) > 1 else epoch_times
@@ -256,8 +297,9 @@ def run_preset(
         "n_test": len(test),
         **environment(),
     }
-    write_json(out / "results.json", _jsonable(record))
-    write_atomic(out / "results.md", results_table(record).encode())
+    if is_primary():  # in a multi-host run, one process writes the record
+        write_json(out / "results.json", _jsonable(record))
+        write_atomic(out / "results.md", results_table(record).encode())
     return record
 
 
