@@ -21,7 +21,14 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-__all__ = ["PADDINGS", "Conv", "ConvTranspose", "coarse_shape", "pad_spatial"]
+__all__ = [
+    "PADDINGS",
+    "Conv",
+    "ConvTranspose",
+    "check_sample_shape",
+    "coarse_shape",
+    "pad_spatial",
+]
 
 PADDINGS = ("zeros", "circular", "reflect")
 _NUMPY_MODE = {"zeros": "constant", "circular": "wrap", "reflect": "reflect"}
@@ -32,6 +39,19 @@ def check_padding(padding: str) -> str:
     if padding not in PADDINGS:
         raise ValueError(f"unknown padding {padding!r}; expected one of {', '.join(PADDINGS)}")
     return padding
+
+
+def check_sample_shape(model: str, shape: tuple[int, ...], in_channels: int, dims: int) -> None:
+    """A ``ValueError`` naming what ``model`` expects unless ``shape`` is one sample
+    ``(in_channels, *grid)`` with ``dims`` spatial axes (a batch is pointed to vmap)."""
+    expected = (
+        f"{model} expects input of shape (in_channels={in_channels}, *grid) with {dims} "
+        f"spatial axes, got shape {tuple(shape)}"
+    )
+    if len(shape) == dims + 2 and shape[1] == in_channels:
+        raise ValueError(f"{expected}; a batch goes through jax.vmap(model)")
+    if len(shape) != dims + 1 or shape[0] != in_channels:
+        raise ValueError(expected)
 
 
 def coarse_shape(shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -42,7 +42,13 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciml.models.conv import Conv, ConvTranspose, check_padding, coarse_shape
+from sciml.models.conv import (
+    Conv,
+    ConvTranspose,
+    check_padding,
+    check_sample_shape,
+    coarse_shape,
+)
 
 __all__ = ["PAPER_SMOOTHING", "MgNO", "MgNOLayer", "VCycle", "mgno_param_count", "level_shapes"]
 
@@ -328,14 +334,7 @@ class MgNO(eqx.Module):
 
     def check_input(self, shape: tuple[int, ...]) -> None:
         """Raise a ``ValueError`` unless ``shape`` is one sample on a grid the cycle fits."""
-        expected = (
-            f"MgNO expects input of shape (in_channels={self.in_channels}, *grid) with "
-            f"{self.dims} spatial axes, got shape {tuple(shape)}"
-        )
-        if len(shape) == self.dims + 2 and shape[1] == self.in_channels:
-            raise ValueError(f"{expected}; a batch goes through jax.vmap(model)")
-        if len(shape) != self.dims + 1 or shape[0] != self.in_channels:
-            raise ValueError(expected)
+        check_sample_shape("MgNO", shape, self.in_channels, self.dims)
         level_shapes(shape[1:], self.levels, self.padding)
 
     def __call__(self, a: Float[Array, "in *grid"]) -> Float[Array, " out *grid"]:

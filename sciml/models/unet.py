@@ -35,7 +35,13 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciml.models.conv import Conv, ConvTranspose, check_padding, coarse_shape
+from sciml.models.conv import (
+    Conv,
+    ConvTranspose,
+    check_padding,
+    check_sample_shape,
+    coarse_shape,
+)
 
 __all__ = ["UNet", "unet_param_count"]
 
@@ -158,14 +164,7 @@ class UNet(eqx.Module):
 
     def check_input(self, shape: tuple[int, ...]) -> None:
         """Raise a ``ValueError`` unless ``shape`` is one sample on a grid deep enough."""
-        expected = (
-            f"UNet expects input of shape (in_channels={self.in_channels}, *grid) with "
-            f"{self.dims} spatial axes, got shape {tuple(shape)}"
-        )
-        if len(shape) == self.dims + 2 and shape[1] == self.in_channels:
-            raise ValueError(f"{expected}; a batch goes through jax.vmap(model)")
-        if len(shape) != self.dims + 1 or shape[0] != self.in_channels:
-            raise ValueError(expected)
+        check_sample_shape("UNet", shape, self.in_channels, self.dims)
         self._check_grid(tuple(shape[1:]))
 
     def __call__(self, a: Float[Array, "in *grid"]) -> Float[Array, " out *grid"]:
