@@ -5,6 +5,7 @@ from sciml.models.deeponet import PODBasis as PODBasis
 from sciml.models.deeponet import PODDeepONet as PODDeepONet
 from sciml.models.deeponet import deeponet_param_count as deeponet_param_count
 from sciml.models.deeponet import grid_points as grid_points
+from sciml.models.estable import EStableNet as EStableNet
 from sciml.models.fno import FNO as FNO
 from sciml.models.fno import FourierLayer as FourierLayer
 from sciml.models.fno import PointwiseLinear as PointwiseLinear
