@@ -298,13 +298,28 @@ class EnergyStableScheme(eqx.Module):
     def discrete_energy(self, state: Any) -> Float[Array, ""]: ...
 
 
-def _explicit_gradient_step(flow: GradientFlow, phi: Array, coefficient: Array) -> Array:
-    """``phi - c(D) (L phi + f(phi))``: the form shared by the linear one-step schemes."""
-    mu_hat = flow.linear * flow.fft(phi) + flow.fft(double_well_derivative(phi))
-    return phi - flow.ifft(coefficient * mu_hat)
+class _LinearOneStepScheme(EnergyStableScheme):
+    """A scheme ``phi^{n+1} = phi^n - c(D) (L phi^n + f(phi^n))`` whose state is ``phi``
+    and which dissipates the original energy ``E_h``; subclasses set the symbol ``c``."""
+
+    coefficient: eqx.AbstractVar[Float[Array, "..."]]
+
+    def init(self, phi0):
+        return self.flow.check_state(phi0, type(self).__name__)
+
+    def step(self, state):
+        mu_hat = self.flow.linear * self.flow.fft(state)
+        mu_hat = mu_hat + self.flow.fft(double_well_derivative(state))
+        return state - self.flow.ifft(self.coefficient * mu_hat)
+
+    def field(self, state):
+        return state
+
+    def discrete_energy(self, state):
+        return self.flow.energy(state)
 
 
-class StabilisedSemiImplicit(EnergyStableScheme):
+class StabilisedSemiImplicit(_LinearOneStepScheme):
     r"""Stabilised linear semi-implicit Euler (Shen and Yang 2010).
 
         (phi^{n+1} - phi^n) / dt = -G [ L phi^{n+1} + S (phi^{n+1} - phi^n) + f(phi^n) ],
@@ -349,20 +364,8 @@ class StabilisedSemiImplicit(EnergyStableScheme):
         g, lam = flow.mobility, flow.linear
         self.coefficient = self.dt * g / (1 + self.dt * g * (lam + self.stabilisation))
 
-    def init(self, phi0):
-        return self.flow.check_state(phi0, "StabilisedSemiImplicit")
 
-    def step(self, state):
-        return _explicit_gradient_step(self.flow, state, self.coefficient)
-
-    def field(self, state):
-        return state
-
-    def discrete_energy(self, state):
-        return self.flow.energy(state)
-
-
-class StabilisedETD(EnergyStableScheme):
+class StabilisedETD(_LinearOneStepScheme):
     r"""Stabilised first-order exponential time differencing, ETD1 (Du, Ju, Li, Qiao).
 
     The flow is split as ``phi_t = -G (L + kappa) phi + G (kappa phi - f(phi))``, the
@@ -402,18 +405,6 @@ class StabilisedETD(EnergyStableScheme):
         self.stabilisation = _check_positive("StabilisedETD", "stabilisation", stabilisation)
         m = flow.linear + self.stabilisation
         self.coefficient = -jnp.expm1(-self.dt * flow.mobility * m) / m
-
-    def init(self, phi0):
-        return self.flow.check_state(phi0, "StabilisedETD")
-
-    def step(self, state):
-        return _explicit_gradient_step(self.flow, state, self.coefficient)
-
-    def field(self, state):
-        return state
-
-    def discrete_energy(self, state):
-        return self.flow.energy(state)
 
 
 class ConvexSplitting(EnergyStableScheme):
