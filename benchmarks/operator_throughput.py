@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from fno_throughput import _timed  # the sibling script (benchmarks/ is on the path)
 
 from sciml.experiment import build_model
 from sciml.models import count_parameters
@@ -40,15 +41,6 @@ def build(name: str, resolution: int):
     preset = get_preset("darcy", name, "paper")
     targets = np.random.default_rng(0).standard_normal((200, 1, resolution, resolution))
     return build_model(preset, (1, resolution, resolution), targets, key=jax.random.key(0))
-
-
-def _timed(fn, repeats: int) -> list[float]:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def bench(name: str, resolution: int, batch: int, steps: int, repeats: int) -> dict:
