@@ -39,7 +39,64 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="join a multi-host run (jax.distributed.initialize); or SCIML_DISTRIBUTED=1",
     )
+    _add_bench_parser(commands)
     return parser
+
+
+def _add_bench_parser(commands) -> None:
+    from sciml.bench import SUITE
+
+    bench = commands.add_parser(
+        "bench",
+        help="the benchmark suite: every task x model, beside the published numbers",
+        description="Generate, train and evaluate every task x model of a preset; write one "
+        "JSON record per run, OUT/results.md (ours beside the papers) and a figure per task. "
+        "Rerunning with the same --out resumes: finished runs are not redone.",
+    )
+    bench.add_argument("tasks", nargs="*", help=f"some of: {', '.join(SUITE)} (default: all)")
+    bench.add_argument("--models", nargs="+", default=None, help="only these models")
+    bench.add_argument("--preset", default="quick", help=f"one of: {', '.join(PRESETS)}")
+    bench.add_argument(
+        "--out", type=Path, default=None, help="suite folder (default: runs/bench-PRESET)"
+    )
+    bench.add_argument("--cache", type=Path, default=None, help="data cache folder")
+    bench.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _bench(args) -> int:
+    from sciml.bench import run_suite, suite_runs
+
+    if args.preset not in PRESETS:
+        print(
+            f"sciml: error: unknown preset {args.preset!r}; expected one of {', '.join(PRESETS)}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        suite_runs(args.tasks, args.models)
+    except ValueError as error:
+        print(f"sciml: error: {error}", file=sys.stderr)
+        return 2
+    out = args.out or Path("runs") / f"bench-{args.preset}"
+    try:
+        records = run_suite(
+            out,
+            tasks=args.tasks,
+            models=args.models,
+            preset=args.preset,
+            cache=args.cache,
+            progress=not args.no_progress,
+        )
+    except (ValueError, FileNotFoundError) as error:
+        print(f"sciml: error: {error}", file=sys.stderr)
+        return 2
+    for record in records:
+        print(
+            f"{record['task']:>14} {record['model']:>13}  test L2 {record['test_relative_l2']:.4f}"
+            f"  ({record['wall_seconds']:.0f} s)"
+        )
+    print(f"wrote {out}/: results.md, records/, runs/, one figure per task")
+    return 0
 
 
 def _table(record: dict) -> str:
@@ -63,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from sciml.distributed import initialize
 
+    if args.command == "bench":
+        return _bench(args)
     try:
         initialize(args.distributed)  # before any computation, as JAX requires
     except ValueError as error:

@@ -193,6 +193,17 @@ def environment() -> dict[str, Any]:
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class TrainedRun:
+    """What :func:`train_preset` leaves: the record, the trained model (in physical
+    units) and the test split as the model sees it."""
+
+    record: dict[str, Any]
+    model: eqx.Module
+    test_inputs: np.ndarray
+    test_outputs: np.ndarray
+
+
 def run_preset(
     preset: Preset,
     out: str | os.PathLike,
@@ -201,6 +212,21 @@ def run_preset(
     progress: bool = True,
     resume: bool = False,
 ) -> dict[str, Any]:
+    """Generate or load the data, train, evaluate on the test split and write the record.
+
+    The record of :func:`train_preset`; see there for the arguments.
+    """
+    return train_preset(preset, out, cache=cache, progress=progress, resume=resume).record
+
+
+def train_preset(
+    preset: Preset,
+    out: str | os.PathLike,
+    *,
+    cache: str | os.PathLike | None = None,
+    progress: bool = True,
+    resume: bool = False,
+) -> TrainedRun:
     """Generate or load the data, train, evaluate on the test split and write the record.
 
     Args:
@@ -214,7 +240,7 @@ def run_preset(
             checkpoints is refused rather than overwritten.
 
     Returns:
-        The record written to ``results.json``.
+        The record written to ``results.json``, the trained model and the test split.
     """
     out = Path(out)
     checkpoint = out / "checkpoint"
@@ -300,7 +326,7 @@ def run_preset(
     if is_primary():  # in a multi-host run, one process writes the record
         write_json(out / "results.json", _jsonable(record))
         write_atomic(out / "results.md", results_table(record).encode())
-    return record
+    return TrainedRun(record, model, *test_arrays)
 
 
 def _plot_sample(path, model, a: np.ndarray, truth: np.ndarray, *, title: str) -> None:

@@ -126,6 +126,28 @@ def generate_darcy(
     return train_test_splits(a[:, None], u[:, None], config.n_train, coords, config.to_dict())
 
 
+def generate_darcy_test(
+    config: DarcyConfig, *, batch_size: int = 32, progress=None
+) -> OperatorDataset:
+    """Only the test split of ``config``: samples ``n_train .. n_train+n_test-1``.
+
+    The same coefficients as ``generate_darcy(config)["test"]``, without solving the
+    training samples; with another ``subsample`` it gives the test split at another
+    resolution, for zero-shot super-resolution (Li et al., ICLR 2021, section 5.4).
+    """
+    a, u = solve_in_batches(
+        _make_batch_solver(config),
+        seed=config.seed,
+        n_total=config.n_test,
+        batch_size=batch_size,
+        progress=progress,
+        start=config.n_train,
+    )
+    s = config.resolution
+    coords = (np.linspace(0.0, 1.0, s), np.linspace(0.0, 1.0, s))
+    return OperatorDataset(a[:, None], u[:, None], coords, config.to_dict())
+
+
 def generation_rate(config: DarcyConfig, *, batch_size: int = 32, repeats: int = 1) -> dict:
     """Samples per second of `generate_darcy`'s compiled batch solver (compile excluded)."""
     compile_s, rate = batch_rate(

@@ -194,6 +194,33 @@ def generate_navier_stokes(
     return train_test_splits(inputs[:, None], outputs, config.n_train, (x, x), config.to_dict())
 
 
+def generate_navier_stokes_test(
+    config: NavierStokesConfig, *, batch_size: int = 16, progress=None
+) -> OperatorDataset:
+    """Only the test split of ``config``: samples ``n_train .. n_train+n_test-1``.
+
+    The same flows as ``generate_navier_stokes(config)["test"]``, without solving the
+    training samples; with another ``resolution`` (same ``solve_resolution``) it
+    stores them on another grid, for zero-shot super-resolution (Li et al., ICLR 2021,
+    section 5.4).
+    """
+    inputs, outputs = solve_in_batches(
+        _make_batch_solver(config),
+        seed=config.seed,
+        n_total=config.n_test,
+        batch_size=batch_size,
+        progress=progress,
+        start=config.n_train,
+    )
+    if not np.all(np.isfinite(outputs)):
+        raise ValueError(
+            "generate_navier_stokes_test produced non-finite vorticity: the time step is "
+            "too large for this flow; lower cfl or dt, or raise speed_bound"
+        )
+    x = np.arange(config.resolution) / config.resolution
+    return OperatorDataset(inputs[:, None], outputs, (x, x), config.to_dict())
+
+
 def generation_rate(
     config: NavierStokesConfig,
     *,

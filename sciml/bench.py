@@ -1,0 +1,645 @@
+"""The benchmark suite behind ``sciml bench``: every task x model, beside the papers.
+
+For each task x model of a preset the suite generates (or loads) the data, trains,
+evaluates and writes one JSON record into ``OUT/records/``; the run itself (its
+checkpoints, ``results.json`` and figure) lives in ``OUT/runs/``. After every run it
+rewrites ``OUT/results.md`` (a table per task with the published number beside ours,
+zero-shot super-resolution, the papers' tables with our cells, and the PyTorch peer
+comparison where ``OUT/peer/`` holds its records) and one figure per task.
+
+An interrupted suite resumes: a run with a record is not redone, and a run with
+checkpoints but no record continues from its last checkpoint.
+
+References:
+    Li et al., "Fourier Neural Operator for Parametric Partial Differential
+    Equations", ICLR 2021 (tables, zero-shot super-resolution, section 5.4).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sciml._io import write_atomic, write_json
+from sciml.published import PUBLISHED, Published, nearest_cell
+
+#: The models each task runs by default (``fno`` is the recurrent FNO-2D on
+#: Navier–Stokes, ``fno3d`` the space-time FNO-3D, which maps frames only).
+SUITE: dict[str, tuple[str, ...]] = {
+    "darcy": ("fno", "mgno", "deeponet", "pod-deeponet", "unet"),
+    "burgers": ("fno", "mgno", "deeponet", "pod-deeponet", "unet"),
+    "navier-stokes": ("fno", "fno3d", "mgno", "deeponet", "pod-deeponet", "unet"),
+}
+#: Models evaluated at finer grids than they were trained on: the Fourier operators,
+#: whose weights live on modes, not on grid cells.
+SUPER_RESOLUTION_MODELS = ("fno", "fno3d")
+#: Latency batches: one sample, and the training batch of the FNO papers.
+LATENCY_BATCHES = (1, 20)
+
+
+def run_name(task: str, model: str, preset: str) -> str:
+    """``TASK-MODEL-PRESET``, the name of a run's record and folder."""
+    return f"{task}-{model}-{preset}"
+
+
+def suite_runs(
+    tasks: Sequence[str] | None = None, models: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
+    """The ``(task, model)`` pairs of the suite, in order.
+
+    Args:
+        tasks: the tasks (default: all of :data:`SUITE`).
+        models: keep only these models (default: each task's own list); a model that
+            does not apply to a task (``fno3d`` outside Navier–Stokes) is left out there.
+
+    Raises:
+        ValueError: for an unknown task or model.
+    """
+    from sciml.presets import MODELS
+
+    tasks = list(SUITE) if not tasks else list(tasks)
+    unknown = [task for task in tasks if task not in SUITE]
+    if unknown:
+        raise ValueError(f"unknown task(s) {unknown}; expected some of: {', '.join(SUITE)}")
+    if models:
+        unknown = [model for model in models if model not in MODELS]
+        if unknown:
+            raise ValueError(f"unknown model(s) {unknown}; expected some of: {', '.join(MODELS)}")
+    pairs = [(task, model) for task in tasks for model in SUITE[task]]
+    if models:
+        pairs = [(task, model) for task, model in pairs if model in models]
+        if not pairs:
+            raise ValueError(f"no run of the tasks {tasks} uses the models {list(models)}")
+    return pairs
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_suite(
+    out: str | os.PathLike,
+    *,
+    tasks: Sequence[str] | None = None,
+    models: Sequence[str] | None = None,
+    preset: str = "quick",
+    cache: str | os.PathLike | None = None,
+    progress: bool = True,
+    train: Callable | None = None,
+) -> list[dict[str, Any]]:
+    """Run (or resume) the suite into ``out`` and write its report.
+
+    Args:
+        out: the suite folder: ``records/``, ``runs/``, ``results.md``, ``TASK.png``.
+        tasks, models: which runs (see :func:`suite_runs`).
+        preset: ``"quick"`` or ``"paper"``.
+        cache: the data cache folder (default: ``$SCIML_CACHE`` or ``~/.cache/sciml``).
+        progress: show the suite's progress bar and each run's.
+        train: the function that trains one preset, with the signature of
+            :func:`sciml.experiment.train_preset` (the default).
+
+    Returns:
+        The records of all runs asked for, finished ones included.
+    """
+    from sciml.experiment import train_preset
+    from sciml.presets import get_preset
+    from sciml.train import latest_epoch
+
+    train = train_preset if train is None else train
+    out = Path(out)
+    pairs = suite_runs(tasks, models)
+    presets = {pair: get_preset(*pair, preset) for pair in pairs}  # fail before any work
+    bar = _suite_bar(len(pairs), progress)
+    records = []
+    try:
+        for task, model in pairs:
+            name = run_name(task, model, preset)
+            if bar is not None:
+                bar.set_postfix_str(name)
+            record = load_record(out, name)
+            if record is None:
+                run_dir = out / "runs" / name
+                resume = latest_epoch(run_dir / "checkpoint") is not None
+                started = time.perf_counter()
+                trained = train(
+                    presets[task, model], run_dir, cache=cache, progress=progress, resume=resume
+                )
+                record = bench_record(presets[task, model], trained, cache=cache)
+                record["suite_run_seconds"] = time.perf_counter() - started
+                record["resumed"] = resume
+                write_json(out / "records" / f"{name}.json", record)
+                write_report(out)
+            records.append(record)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    write_report(out)
+    return records
+
+
+def _suite_bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="sciml bench", unit="run", position=0)
+
+
+def load_record(out: str | os.PathLike, name: str) -> dict[str, Any] | None:
+    """The record of run ``name`` in the suite folder ``out``, or ``None`` if not written.
+
+    Raises:
+        ValueError: if the file exists but is not a record (it is never overwritten
+            silently: remove it to redo the run).
+    """
+    path = Path(out) / "records" / f"{name}.json"
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path} is not a readable suite record ({error}); remove it to redo the run"
+        ) from None
+    if not isinstance(record, dict) or "test_relative_l2" not in record:
+        raise ValueError(
+            f"{path} is not a suite record (no test_relative_l2); remove it to redo the run"
+        )
+    return record
+
+
+def bench_record(preset, trained, *, cache=None) -> dict[str, Any]:
+    """A run's record (from :func:`sciml.experiment.train_preset`) with what the suite adds.
+
+    Adds: the inference latency at batch 1 and 20, the final test H1 error, the
+    published cell set beside the run, the training time until the test error first
+    reached it, and for the Fourier operators the test error on finer grids.
+    """
+    record = dict(trained.record)
+    record["latency"] = inference_latency(trained.model, trained.test_inputs)
+    history = record.get("history", {})
+    if history.get("test_h1"):
+        record["test_relative_h1"] = float(history["test_h1"][-1])
+    cell = _cell_for(record)
+    record["published"] = None if cell is None else dataclasses.asdict(cell)
+    record["seconds_to_published"] = None if cell is None else seconds_to_reach(history, cell.value)
+    if preset.model in SUPER_RESOLUTION_MODELS:
+        record["super_resolution"] = super_resolution(preset, trained.model, cache=cache)
+    return _jsonable(record)
+
+
+def _cell_for(record: dict[str, Any]) -> Published | None:
+    data = record.get("data", {})
+    return nearest_cell(
+        record["task"],
+        record["model"],
+        int(record["resolution"][0]),
+        nu=data.get("nu"),
+        t_final=data.get("t_final"),
+        n_train=record.get("n_train"),
+    )
+
+
+def seconds_to_reach(history: dict[str, list[float]], target: float) -> float | None:
+    """Training seconds (epoch times summed, compilation and test evaluation included)
+    until the test relative L2 first reached ``target``; ``None`` if it never did."""
+    elapsed = 0.0
+    for error, seconds in zip(history.get("test_l2", []), history.get("epoch_time", [])):
+        elapsed += seconds
+        if error <= target:
+            return elapsed
+    return None
+
+
+@eqx.filter_jit
+def _forward(model, inputs):
+    return jax.vmap(model)(inputs)
+
+
+def inference_latency(
+    model, inputs: np.ndarray, batch_sizes: Iterable[int] = LATENCY_BATCHES, repeats: int = 5
+) -> dict[str, dict[str, float]]:
+    """Median wall time of the compiled forward pass on ``batch`` test samples.
+
+    Returns ``{str(batch): {"ms_per_call": ..., "ms_per_sample": ...}}``; compilation
+    is excluded (one call before timing), and a batch larger than ``inputs`` is left out.
+    """
+    timings = {}
+    for batch in batch_sizes:
+        if batch > len(inputs):
+            continue
+        x = jnp.asarray(inputs[:batch])
+        jax.block_until_ready(_forward(model, x))
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            jax.block_until_ready(_forward(model, x))
+            times.append(time.perf_counter() - started)
+        ms = 1e3 * float(np.median(times))
+        timings[str(batch)] = {"ms_per_call": ms, "ms_per_sample": ms / batch}
+    return timings
+
+
+# ------------------------------------------------------------- zero-shot super-resolution
+
+
+def super_resolution_configs(preset) -> list[Any]:
+    """The data configs of the finer test grids a run is evaluated on, zero-shot.
+
+    Darcy: the same fine solve kept every 3rd, 2nd and 1st node where finer than the
+    training grid (from 421: 141, 211, 421, as in the FNO paper; the quick preset's
+    85 -> 43 gives 85). Navier–Stokes: the solver's own grid (256 for the paper's 64,
+    64 for the quick preset's 32). Other tasks: none.
+    """
+    data = preset.data
+    if preset.task == "darcy":
+        return [
+            dataclasses.replace(data, subsample=r)
+            for r in (3, 2, 1)
+            if r < data.subsample and (data.fine_resolution - 1) % r == 0
+        ]
+    if preset.task == "navier-stokes" and data.resolution < data.solve_resolution:
+        return [dataclasses.replace(data, resolution=data.solve_resolution)]
+    return []
+
+
+def super_resolution(preset, model, *, cache=None, batch_size: int = 10) -> dict[str, float]:
+    """Mean test relative L2 of ``model`` on finer grids than it was trained on.
+
+    The test split is solved afresh at each grid (the same samples as the training
+    run's test split, from the same seeds) and cached. A model trained on normalised
+    fields carries per-point statistics of the training grid; they are interpolated
+    (multilinearly) to the finer grid, since the fields they describe are smooth.
+
+    Returns:
+        ``{"<resolution>": mean relative L2}``.
+    """
+    from sciml.data.cache import load_or_generate
+    from sciml.experiment import evaluate, training_arrays
+
+    results = {}
+    generate = _test_generator(preset.task) if super_resolution_configs(preset) else None
+    for config in super_resolution_configs(preset):
+        splits, _ = load_or_generate(
+            f"{preset.task}-test",
+            config.to_dict(),
+            lambda config=config: {"test": generate(config)},
+            cache,
+        )
+        inputs, outputs = training_arrays(preset, splits["test"])
+        fine = at_resolution(model, inputs.shape[2:], periodic=preset.task != "darcy")
+        errors = evaluate(fine, inputs, outputs, batch_size=batch_size)
+        results[str(inputs.shape[-1])] = float(np.mean(errors))
+    return results
+
+
+def _test_generator(task: str):
+    if task == "darcy":
+        from sciml.data.darcy import generate_darcy_test
+
+        return generate_darcy_test
+    if task == "navier-stokes":
+        from sciml.data.navier_stokes import generate_navier_stokes_test
+
+        return generate_navier_stokes_test
+    raise ValueError(f"no super-resolution test data for task {task!r}")
+
+
+def at_resolution(model, grid: Sequence[int], *, periodic: bool):
+    """``model`` for fields on ``grid``: per-point normalisers are interpolated to it.
+
+    A model without normalisers is returned as it is (a Fourier operator takes any grid).
+    """
+    from sciml.data.normalise import GaussianNormaliser, NormalisedOperator
+
+    if not isinstance(model, NormalisedOperator):
+        return model
+
+    def resample(normaliser: GaussianNormaliser) -> GaussianNormaliser:
+        mean = interpolate_field(np.asarray(normaliser.mean), grid, periodic=periodic)
+        std = interpolate_field(np.asarray(normaliser.std), grid, periodic=periodic)
+        return GaussianNormaliser(jnp.asarray(mean), jnp.asarray(std), normaliser.eps)
+
+    return NormalisedOperator(
+        model.operator, resample(model.input_normaliser), resample(model.output_normaliser)
+    )
+
+
+def interpolate_field(field: np.ndarray, grid: Sequence[int], *, periodic: bool) -> np.ndarray:
+    """Multilinear interpolation of ``field: (C, *old)`` onto ``(C, *grid)``.
+
+    Node grids with both end points (``linspace(0, 1, n)``, Darcy) map end to end;
+    periodic grids (``j / n``) wrap around.
+    """
+    from scipy.ndimage import map_coordinates
+
+    old = field.shape[1:]
+    if len(grid) != len(old):
+        raise ValueError(f"interpolate_field: grid {tuple(grid)} does not match field {old}")
+    if periodic:
+        axes = [np.arange(n) * (m / n) for n, m in zip(grid, old)]
+        mode = "grid-wrap"
+    else:
+        axes = [np.linspace(0.0, m - 1.0, n) for n, m in zip(grid, old)]
+        mode = "nearest"
+    coordinates = np.stack(np.meshgrid(*axes, indexing="ij"))
+    return np.stack(
+        [map_coordinates(channel, coordinates, order=1, mode=mode) for channel in field]
+    ).astype(field.dtype)
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def load_records(out: str | os.PathLike) -> list[dict[str, Any]]:
+    """All records of the suite folder ``out``, in the suite's order."""
+    folder = Path(out) / "records"
+    if not folder.is_dir():
+        return []
+    records = [load_record(out, path.stem) for path in sorted(folder.glob("*.json"))]
+    order = {(task, model): i for i, (task, model) in enumerate(suite_runs())}
+    return sorted(
+        (r for r in records if r is not None),
+        key=lambda r: (order.get((r["task"], r["model"]), len(order)), r["preset"]),
+    )
+
+
+def load_peer_records(out: str | os.PathLike) -> list[dict[str, Any]]:
+    """The PyTorch peer comparisons in ``OUT/peer/*.json`` (``benchmarks/peer_fno.py``)."""
+    folder = Path(out) / "peer"
+    if not folder.is_dir():
+        return []
+    return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+
+
+def write_report(out: str | os.PathLike) -> Path:
+    """Write ``OUT/results.md`` and one figure per task from the records in ``out``."""
+    out = Path(out)
+    records = load_records(out)
+    text = report_markdown(records, load_peer_records(out))
+    path = write_atomic(out / "results.md", text.encode())
+    for task in dict.fromkeys(r["task"] for r in records):
+        write_atomic(
+            out / f"{task}.png", task_figure([r for r in records if r["task"] == task], task)
+        )
+    return path
+
+
+def _fmt(value, spec: str = ".4f", missing: str = "-") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return missing
+    return format(value, spec)
+
+
+def _published_text(cell: dict[str, Any] | None) -> str:
+    if cell is None:
+        return "-"
+    return f"{cell['value']:.4f} ({cell['setting']}; {cell['source'].split(',')[0]})"
+
+
+def _grid(record: dict[str, Any]) -> str:
+    return " x ".join(str(n) for n in record["resolution"])
+
+
+def report_markdown(records: list[dict[str, Any]], peers: list[dict[str, Any]] = ()) -> str:
+    """The suite's markdown report: runs beside the papers, super-resolution, the papers'
+    tables with our cells, and the peer comparison."""
+    lines = ["# sciml benchmark suite", ""]
+    if not records:
+        return "\n".join(lines + ["No run has finished yet.", ""])
+    machines = sorted({_machine(r) for r in records})
+    lines += [
+        f"Machine: {'; '.join(machines)}. Git revision: "
+        f"{', '.join(sorted({str(r.get('git_revision'))[:10] for r in records}))}.",
+        f"Runs: {len(records)}; their wall time summed: "
+        f"{sum(r.get('wall_seconds', 0.0) for r in records) / 60:.1f} min.",
+        "",
+        "Test relative L2 is the mean over the test split; 'published' is the nearest cell "
+        "of the papers' tables (its setting in brackets, which may differ from the run's "
+        "grid, data or horizon). Latency is the compiled forward pass, per sample. "
+        "'to published' is the training time until the test error first reached the "
+        "published number.",
+        "",
+    ]
+    if len(machines) > 1:
+        lines += [
+            "**The records come from more than one machine; compare timings only within "
+            "one machine.**",
+            "",
+        ]
+    for task in dict.fromkeys(r["task"] for r in records):
+        lines += [f"## {task}", ""]
+        lines += [
+            "| model | preset | grid | params | test L2 | published L2 | test H1 | epochs "
+            "| wall s | s/epoch | train samples/s | latency b1 ms | latency b20 ms/sample "
+            "| to published |",
+            "| --- | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: "
+            "| ---: | ---: |",
+        ]
+        for r in (r for r in records if r["task"] == task):
+            latency = r.get("latency", {})
+            reached = r.get("seconds_to_published")
+            lines.append(
+                f"| {r['model']} | {r['preset']} | {_grid(r)} | {r['parameters']:,} "
+                f"| {r['test_relative_l2']:.4f} | {_published_text(r.get('published'))} "
+                f"| {_fmt(r.get('test_relative_h1'))} | {r['epochs']} "
+                f"| {r['wall_seconds']:.0f} | {r['time_per_epoch_s']:.1f} "
+                f"| {r['train_samples_per_s']:.1f} "
+                f"| {_fmt(latency.get('1', {}).get('ms_per_sample'), '.2f')} "
+                f"| {_fmt(latency.get('20', {}).get('ms_per_sample'), '.2f')} "
+                f"| {_fmt(reached, '.0f', 'not reached') + (' s' if reached else '')} |"
+            )
+        lines.append("")
+    lines += _super_resolution_section(records)
+    lines += _published_section(records)
+    lines += _peer_section(peers)
+    return "\n".join(lines)
+
+
+def _machine(record: dict[str, Any]) -> str:
+    return f"{record.get('device')} ({record.get('cpu_count')} CPUs)"
+
+
+def _super_resolution_section(records) -> list[str]:
+    rows = [r for r in records if r.get("super_resolution")]
+    if not rows:
+        return []
+    lines = [
+        "## Zero-shot super-resolution",
+        "",
+        "Trained on one grid, evaluated on finer ones without retraining (test relative L2).",
+        "",
+        "| task | model | preset | trained on | evaluated on: L2 | published at that grid |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        finer = ", ".join(f"{res}: {err:.4f}" for res, err in r["super_resolution"].items())
+        published = []
+        for res in r["super_resolution"]:
+            cells = [
+                c
+                for c in PUBLISHED
+                if c.task == r["task"] and c.model == r["model"] and c.resolution == int(res)
+            ]
+            published += [f"{res}: {c.value:.4f}" for c in cells[:1]]
+        lines.append(
+            f"| {r['task']} | {r['model']} | {r['preset']} | {_grid(r)} | {finer} "
+            f"| {', '.join(published) or '-'} |"
+        )
+    return lines + [""]
+
+
+def _matches(cell: Published, record: dict[str, Any]) -> bool:
+    data = record.get("data", {})
+    if record["task"] != cell.task or record["model"] != cell.model:
+        return False
+    if int(record["resolution"][0]) != cell.resolution:
+        return False
+    if cell.nu is not None and not (
+        data.get("nu") is not None and math.isclose(data["nu"], cell.nu)
+    ):
+        return False
+    if cell.t_final is not None and data.get("t_final") != cell.t_final:
+        return False
+    return cell.n_train is None or record.get("n_train") == cell.n_train
+
+
+def _published_section(records) -> list[str]:
+    lines = [
+        "## The papers' tables",
+        "",
+        "Every published cell, with our run of the same setting where one has been made "
+        "(the same task, model, grid and, for Navier–Stokes, viscosity, horizon and "
+        "training size). The cells of Lu et al. (2022) are at grids (128 points, 29 x 29) "
+        "that no preset uses.",
+        "",
+        "| task | model | setting | published L2 | ours | source |",
+        "| --- | --- | --- | ---: | --- | --- |",
+    ]
+    for cell in PUBLISHED:
+        ours = [
+            f"{r['test_relative_l2']:.4f} ({r['preset']})" for r in records if _matches(cell, r)
+        ]
+        ours += [
+            f"{r['super_resolution'][str(cell.resolution)]:.4f} (zero-shot from "
+            f"{r['resolution'][0]}, {r['preset']})"
+            for r in records
+            if r["task"] == cell.task
+            and r["model"] == cell.model
+            and str(cell.resolution) in r.get("super_resolution", {})
+            and cell.nu is None
+        ]
+        lines.append(
+            f"| {cell.task} | {cell.model} | {cell.setting} | {cell.value:.4f} "
+            f"| {'; '.join(ours) or 'not run'} | {cell.source} |"
+        )
+    return lines + [""]
+
+
+def _peer_section(peers) -> list[str]:
+    if not peers:
+        return []
+    lines = [
+        "## FNO against the PyTorch reference (neuraloperator)",
+        "",
+        "The same architecture, sizes and batch in one script on one machine "
+        "(`benchmarks/peer_fno.py`); ratios are sciml over the peer for throughput, and "
+        "the peer over sciml for latency and memory, so above 1 is better for sciml.",
+        "",
+        "| case | device | params sciml / peer | train samples/s sciml / peer | ratio "
+        "| latency b1 ratio | latency b20 ratio | peak memory sciml / peer MB | memory ratio |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for peer in peers:
+        lines.append(_peer_row(peer))
+    return lines + [""]
+
+
+def _peer_row(peer: dict[str, Any]) -> str:
+    ours, theirs, ratios = peer.get("sciml", {}), peer.get("peer", {}), peer.get("ratios", {})
+
+    def mb(value):
+        return _fmt(None if value is None else value / 2**20, ".0f")
+
+    return (
+        f"| {peer.get('case', '-')} | {peer.get('device', '-')} "
+        f"| {_fmt(ours.get('parameters'), ',')} / {_fmt(theirs.get('parameters'), ',')} "
+        f"| {_fmt(ours.get('train_samples_per_s'), '.1f')} / "
+        f"{_fmt(theirs.get('train_samples_per_s'), '.1f')} "
+        f"| {_fmt(ratios.get('train_throughput'), '.2f')} "
+        f"| {_fmt(ratios.get('latency_b1'), '.2f')} | {_fmt(ratios.get('latency_b20'), '.2f')} "
+        f"| {mb(ours.get('peak_memory_bytes'))} / {mb(theirs.get('peak_memory_bytes'))} "
+        f"| {_fmt(ratios.get('memory'), '.2f')} |"
+    )
+
+
+def task_figure(records: list[dict[str, Any]], task: str) -> bytes:
+    """PNG bytes: test relative L2 per model (bars) beside the published cell (marks),
+    and, where present, the error against the evaluation grid (super-resolution)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with_sr = [r for r in records if r.get("super_resolution")]
+    fig, axes = plt.subplots(1, 2 if with_sr else 1, figsize=(11 if with_sr else 6, 4))
+    axes = np.atleast_1d(axes)
+    labels = [f"{r['model']}\n{r['preset']}" for r in records]
+    ours = [r["test_relative_l2"] for r in records]
+    x = np.arange(len(records))
+    axes[0].bar(x, ours, color="tab:blue", label="sciml")
+    published = [(i, r["published"]["value"]) for i, r in enumerate(records) if r.get("published")]
+    if published:
+        axes[0].scatter(
+            [i for i, _ in published],
+            [v for _, v in published],
+            marker="_",
+            s=600,
+            color="tab:red",
+            label="published (nearest cell)",
+            zorder=3,
+        )
+    axes[0].set_xticks(x, labels, fontsize=8)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("test relative L2")
+    axes[0].legend()
+    axes[0].set_title(f"{task}: test error")
+    for r in with_sr:
+        grids = [int(r["resolution"][0])] + [int(k) for k in r["super_resolution"]]
+        errors = [r["test_relative_l2"], *r["super_resolution"].values()]
+        axes[1].plot(grids, errors, marker="o", label=f"{r['model']} ({r['preset']})")
+    if with_sr:
+        axes[1].set_xlabel("evaluation grid (points per side)")
+        axes[1].set_ylabel("test relative L2")
+        axes[1].set_title("zero-shot super-resolution")
+        axes[1].legend()
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _jsonable(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
