@@ -16,5 +16,12 @@ from sciml.models.fno import count_parameters as count_parameters
 from sciml.models.fno import fno_param_count as fno_param_count
 from sciml.models.mgno import MgNO as MgNO
 from sciml.models.mgno import mgno_param_count as mgno_param_count
+from sciml.models.neural_ode import LayerVectorField as LayerVectorField
+from sciml.models.neural_ode import NeuralFlowOperator as NeuralFlowOperator
+from sciml.models.neural_ode import NeuralODE as NeuralODE
+from sciml.models.neural_ode import NeuralODEOperator as NeuralODEOperator
+from sciml.models.neural_ode import OperatorVectorField as OperatorVectorField
+from sciml.models.neural_ode import fourier_vector_field as fourier_vector_field
+from sciml.models.neural_ode import multigrid_vector_field as multigrid_vector_field
 from sciml.models.unet import UNet as UNet
 from sciml.models.unet import unet_param_count as unet_param_count
