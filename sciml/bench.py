@@ -23,6 +23,7 @@ import json
 import math
 import os
 import time
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -110,11 +111,12 @@ def run_suite(
             :func:`sciml.experiment.train_preset` (the default).
 
     Returns:
-        The records of all runs asked for, finished ones included.
+        The records of all runs asked for that have finished, earlier ones included. A
+        run that raises is left out: its traceback goes to ``OUT/failures/NAME.txt``
+        (see :func:`load_failures`), the suite goes on, and a later call retries it.
     """
     from sciml.experiment import train_preset
     from sciml.presets import get_preset
-    from sciml.train import latest_epoch
 
     train = train_preset if train is None else train
     out = Path(out)
@@ -129,17 +131,14 @@ def run_suite(
                 bar.set_postfix_str(name)
             record = load_record(out, name)
             if record is None:
-                run_dir = out / "runs" / name
-                resume = latest_epoch(run_dir / "checkpoint") is not None
-                started = time.perf_counter()
-                trained = train(
-                    presets[task, model], run_dir, cache=cache, progress=progress, resume=resume
-                )
-                record = bench_record(presets[task, model], trained, cache=cache)
-                record["suite_run_seconds"] = time.perf_counter() - started
-                record["resumed"] = resume
-                write_json(out / "records" / f"{name}.json", record)
-                write_report(out)
+                try:
+                    record = _run_one(presets[task, model], out, name, train, cache, progress)
+                except Exception:  # one failed run is reported; the suite goes on
+                    write_atomic(out / "failures" / f"{name}.txt", traceback.format_exc().encode())
+                    write_report(out)
+                    if bar is not None:
+                        bar.update(1)
+                    continue
             records.append(record)
             if bar is not None:
                 bar.update(1)
@@ -148,6 +147,35 @@ def run_suite(
             bar.close()
     write_report(out)
     return records
+
+
+def _run_one(preset, out: Path, name: str, train, cache, progress: bool) -> dict[str, Any]:
+    """Train (or resume) one run, write its record, forget an earlier failure of it."""
+    from sciml.train import latest_epoch
+
+    run_dir = out / "runs" / name
+    resume = latest_epoch(run_dir / "checkpoint") is not None
+    started = time.perf_counter()
+    trained = train(preset, run_dir, cache=cache, progress=progress, resume=resume)
+    record = bench_record(preset, trained, cache=cache)
+    record["suite_run_seconds"] = time.perf_counter() - started
+    record["resumed"] = resume
+    write_json(out / "records" / f"{name}.json", record)
+    (out / "failures" / f"{name}.txt").unlink(missing_ok=True)
+    write_report(out)
+    return record
+
+
+def load_failures(out: str | os.PathLike) -> dict[str, str]:
+    """``{run name: the error's last line}`` of the runs that failed and have not
+    succeeded since; their tracebacks are in ``OUT/failures/NAME.txt``."""
+    folder = Path(out) / "failures"
+    if not folder.is_dir():
+        return {}
+    return {
+        path.stem: (path.read_text().strip().splitlines() or ["(empty)"])[-1]
+        for path in sorted(folder.glob("*.txt"))
+    }
 
 
 def _suite_bar(total: int, enabled: bool):
@@ -389,7 +417,7 @@ def write_report(out: str | os.PathLike) -> Path:
     """Write ``OUT/results.md`` and one figure per task from the records in ``out``."""
     out = Path(out)
     records = load_records(out)
-    text = report_markdown(records, load_peer_records(out))
+    text = report_markdown(records, load_peer_records(out), load_failures(out))
     path = write_atomic(out / "results.md", text.encode())
     for task in dict.fromkeys(r["task"] for r in records):
         write_atomic(
@@ -414,10 +442,18 @@ def _grid(record: dict[str, Any]) -> str:
     return " x ".join(str(n) for n in record["resolution"])
 
 
-def report_markdown(records: list[dict[str, Any]], peers: list[dict[str, Any]] = ()) -> str:
+def report_markdown(
+    records: list[dict[str, Any]],
+    peers: list[dict[str, Any]] = (),
+    failures: dict[str, str] | None = None,
+) -> str:
     """The suite's markdown report: runs beside the papers, super-resolution, the papers'
     tables with our cells, and the peer comparison."""
     lines = ["# sciml benchmark suite", ""]
+    if failures:
+        lines += ["## Failed runs (retried when the suite is run again)", ""]
+        lines += [f"- `{name}`: {error}" for name, error in failures.items()]
+        lines.append("")
     if not records:
         return "\n".join(lines + ["No run has finished yet.", ""])
     machines = sorted({_machine(r) for r in records})

@@ -9,6 +9,7 @@ import pytest
 import sciml.presets
 from sciml.bench import (
     interpolate_field,
+    load_failures,
     load_record,
     report_markdown,
     run_suite,
@@ -135,6 +136,8 @@ def test_suite_writes_records_and_report_and_resumes(tmp_path, monkeypatch, caps
         calls.append((preset.model, kwargs["resume"]))
         if preset.model == "deeponet" and len(calls) == 2:
             raise KeyboardInterrupt  # the suite is interrupted during its second run
+        if preset.model == "deeponet" and len(calls) == 3:
+            raise RuntimeError("the run broke")  # a failure is reported, not fatal
         return train_preset(preset, run_dir, **kwargs)
 
     with pytest.raises(KeyboardInterrupt):
@@ -156,7 +159,7 @@ def test_suite_writes_records_and_report_and_resumes(tmp_path, monkeypatch, caps
     assert np.isfinite(record["test_relative_h1"])
     assert load_record(out, "darcy-deeponet-quick") is None
 
-    # resumed: the finished run is not redone, the interrupted one runs
+    # resumed: the finished run is not redone; the interrupted one runs, and fails
     records = run_suite(
         out,
         tasks=["darcy"],
@@ -165,7 +168,21 @@ def test_suite_writes_records_and_report_and_resumes(tmp_path, monkeypatch, caps
         progress=False,
         train=counting_train,
     )
-    assert calls == [("fno", False), ("deeponet", False), ("deeponet", False)]
+    assert [r["model"] for r in records] == ["fno"]
+    assert load_failures(out) == {"darcy-deeponet-quick": "RuntimeError: the run broke"}
+    assert "`darcy-deeponet-quick`: RuntimeError: the run broke" in (out / "results.md").read_text()
+
+    # run again: the failed run is retried and its failure forgotten
+    records = run_suite(
+        out,
+        tasks=["darcy"],
+        models=["fno", "deeponet"],
+        cache=cache,
+        progress=False,
+        train=counting_train,
+    )
+    assert calls == [("fno", False)] + [("deeponet", False)] * 3
+    assert load_failures(out) == {}
     assert [r["model"] for r in records] == ["fno", "deeponet"]
     assert records[0]["test_relative_l2"] == record["test_relative_l2"]
     report = (out / "results.md").read_text()
@@ -177,7 +194,7 @@ def test_suite_writes_records_and_report_and_resumes(tmp_path, monkeypatch, caps
     # the command resumes the same folder without training again
     assert main(["bench", "darcy", "--models", "fno", "--out", str(out), "--no-progress"]) == 0
     assert "test L2" in capsys.readouterr().out
-    assert len(calls) == 3
+    assert len(calls) == 4
 
 
 def test_unreadable_record_is_named_not_overwritten(tmp_path):
