@@ -209,11 +209,26 @@ def test_unreadable_record_is_named_not_overwritten(tmp_path):
 
 def test_report_sets_the_peer_ratios_beside_the_runs():
     peer = {
-        "case": "darcy 85, batch 20",
-        "device": "cpu",
-        "sciml": {"parameters": 1000, "train_samples_per_s": 20.0, "peak_memory_bytes": 2**30},
-        "peer": {"parameters": 1000, "train_samples_per_s": 10.0, "peak_memory_bytes": 2**31},
-        "ratios": {"train_throughput": 2.0, "latency_b1": 1.5, "latency_b20": 1.2, "memory": 2.0},
+        "schema": "sciml.peer-fno/1",
+        "config": {"task": "darcy", "preset": "paper", "grid": [85, 85], "batch": 20},
+        "machine": {"device": "cpu"},
+        "frameworks": {
+            "sciml": {
+                "params": 1000,
+                "train_samples_per_s": {"best": 20.0},
+                "memory": {"peak_bytes": 2**30},
+            },
+            "neuralop": {
+                "params": 1000,
+                "train_samples_per_s": {"best": 10.0},
+                "memory": {"peak_bytes": 2**31},
+            },
+        },
+        "ratios": {
+            "train_throughput": 2.0,
+            "inference_speedup": {"1": 1.5, "20": 1.2},
+            "memory": 0.5,
+        },
     }
     record = {
         "task": "darcy",
@@ -232,6 +247,8 @@ def test_report_sets_the_peer_ratios_beside_the_runs():
         "published": dataclasses.asdict(nearest_cell("darcy", "fno", 43)),
     }
     text = report_markdown([record], [peer])
-    assert "| darcy 85, batch 20 | cpu | 1,000 / 1,000 | 20.0 / 10.0 | 2.00 | 1.50 | 1.20 " in text
-    assert "| 1024 / 2048 | 2.00 |" in text
+    assert (
+        "| darcy paper 85 x 85, batch 20 | cpu | 1,000 / 1,000 | 20.0 / 10.0 | 2.00 | 1.50 "
+        "| 1.20 | 1024 / 2048 | 0.50 |" in text
+    )
     assert "| fno | quick | 43 x 43 | 10 | 0.0132 | 0.0108" in text
