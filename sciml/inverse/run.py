@@ -1,0 +1,564 @@
+"""``sciml invert darcy|burgers|navier-stokes --forward solver|surrogate``: one inverse run.
+
+Makes a synthetic truth and its noisy observations (on a finer grid than the inversion,
+so the forward model of the inversion is not the one that made the data), computes the
+MAP estimate with L-BFGS through the chosen forward model, and writes into the run
+folder ``results.json`` (errors, misfits, timings, history, environment),
+``results.md``, ``fields.png`` (truth, estimate, error) and ``history.png`` (misfit and
+prior against iteration).
+
+The surrogate of ``--forward surrogate`` is a trained FNO. Without ``--surrogate DIR`` it
+is trained on first use (data made by our generators) and kept in the cache folder, so
+later runs load it; its training time is reported apart from the inversion's. With
+``--surrogate DIR`` the model of that ``sciml train`` run folder is used; its grid must
+be the inversion's. Burgers has solver inversions only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sciml._io import write_atomic, write_json
+from sciml.inverse.burgers import BurgersSolver
+from sciml.inverse.darcy import DarcySolver, SmoothThreshold, Surrogate, classification_accuracy
+from sciml.inverse.navier_stokes import NavierStokesSolver, TrajectorySurrogate
+from sciml.inverse.periodic import PeriodicField
+from sciml.inverse.problem import Posterior, recover, relative_error, summary, uniform_sensors
+
+TASKS = ("darcy", "burgers", "navier-stokes")
+FORWARDS = ("solver", "surrogate")
+PRESETS = ("quick",)
+
+
+# ------------------------------------------------------------------------------ presets
+
+
+@dataclasses.dataclass(frozen=True)
+class DarcyInversion:
+    """The Darcy inverse problem of the quick preset.
+
+    The truth is a coefficient of the Darcy task drawn on ``fine_resolution`` nodes and
+    solved there; the inversion runs on every ``subsample``-th node (43 x 43, the grid
+    of the ``sciml train darcy --preset quick`` FNO, which is the default surrogate).
+    """
+
+    fine_resolution: int = 85
+    subsample: int = 2
+    sensors_per_axis: int = 16
+    noise: float = 0.01
+    modes: int = 16
+    width: float = 0.05
+    steps: int = 300
+    seed: int = 1
+
+    @property
+    def resolution(self) -> int:
+        return (self.fine_resolution - 1) // self.subsample + 1
+
+
+@dataclasses.dataclass(frozen=True)
+class BurgersInversion:
+    """Burgers: one inversion at ``nu``/``noise``, and the sweep over both."""
+
+    fine_resolution: int = 512
+    resolution: int = 256
+    sensors: int = 64
+    nu: float = 0.1
+    noise: float = 0.01
+    t_final: float = 1.0
+    dt: float = 1 / 1000
+    nus: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2)
+    noises: tuple[float, ...] = (0.001, 0.01, 0.05)
+    steps: int = 300
+    seed: int = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class NavierStokesInversion:
+    """Navier–Stokes: ``nu = 1e-3``, ``w(., T)`` observed on 7 x 7 points.
+
+    The truth is solved on ``fine_resolution``; the inversion runs on ``resolution``
+    (every other point), with the step ``dt`` (fourth-order ETDRK4; the 32 x 32 solve
+    differs from the subsampled 64 x 64 one by about 2e-4 relative at T = 10).
+    """
+
+    fine_resolution: int = 64
+    resolution: int = 32
+    sensors_per_axis: int = 7
+    nu: float = 1e-3
+    t_final: int = 10
+    dt: float = 1 / 16
+    noise: float = 0.01
+    steps: int = 300
+    seed: int = 3
+    surrogate_samples: int = 1000
+    surrogate_epochs: int = 25
+
+
+def noisy(clean: np.ndarray, level: float, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """``clean + sigma xi`` with ``sigma = level * rms(clean)``; returns the data and sigma."""
+    sigma = level * float(np.sqrt(np.mean(clean**2)))
+    return clean + sigma * rng.standard_normal(clean.shape), sigma
+
+
+# ------------------------------------------------------------------------------ timing
+
+
+@eqx.filter_jit
+def _state(posterior: Posterior, latent):
+    return posterior.forward(posterior.parameterisation(latent))
+
+
+@eqx.filter_jit
+def _gradient(posterior: Posterior, latent):
+    return jax.grad(posterior)(latent)
+
+
+def time_call(function, *args, repeats: int = 10) -> float:
+    """Median seconds of a compiled call ``function(*args)`` (compiled and warmed first)."""
+    jax.block_until_ready(function(*args))
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        jax.block_until_ready(function(*args))
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def forward_timings(posterior: Posterior, latent) -> dict[str, float]:
+    """Median seconds per forward evaluation ``z -> state`` and per gradient of ``Phi``."""
+    return {
+        "forward_s": time_call(_state, posterior, latent),
+        "gradient_s": time_call(_gradient, posterior, latent, repeats=5),
+    }
+
+
+# ------------------------------------------------------------------------------ surrogates
+
+
+def _darcy_surrogate(config: DarcyInversion, surrogate_dir, cache, progress):
+    from sciml.inverse.surrogate import cached_surrogate, load_surrogate
+    from sciml.presets import get_preset
+
+    if surrogate_dir is not None:
+        started = time.perf_counter()
+        model, record = load_surrogate(surrogate_dir)
+        source = {"folder": str(surrogate_dir), "trained_now": False}
+    else:
+        preset = get_preset("darcy", "fno", "quick")
+        started = time.perf_counter()
+        model, record, folder, from_cache = cached_surrogate(preset, cache=cache, progress=progress)
+        source = {"folder": str(folder), "trained_now": not from_cache}
+    grid = tuple(record["resolution"])
+    if grid != (config.resolution, config.resolution):
+        raise ValueError(
+            f"the Darcy inversion runs on {config.resolution} x {config.resolution} nodes; the "
+            f"surrogate was trained on {' x '.join(map(str, grid))}"
+        )
+    return model, _surrogate_info(record, source, time.perf_counter() - started)
+
+
+def _surrogate_info(record, source, seconds) -> dict[str, Any]:
+    return {
+        **source,
+        "task": record["task"],
+        "model": record["model"],
+        "preset": record["preset"],
+        "parameters": record.get("parameters"),
+        "test_relative_l2": record.get("test_relative_l2"),
+        "train_seconds": record.get("wall_seconds"),
+        "seconds_to_get": seconds,
+    }
+
+
+def navier_stokes_surrogate_preset(config: NavierStokesInversion):
+    """An FNO ``w0 -> w(., 1..T)`` on the inversion's grid, trained on our generator's data."""
+    from sciml.data.navier_stokes import NavierStokesConfig
+    from sciml.presets import ModelConfig, Preset
+    from sciml.train import TrainConfig
+
+    data = NavierStokesConfig(
+        solve_resolution=config.resolution,
+        resolution=config.resolution,
+        nu=config.nu,
+        t_final=config.t_final,
+        dt=config.dt,
+        n_train=config.surrogate_samples,
+        n_test=100,
+    )
+    return Preset(
+        "navier-stokes",
+        "fno",
+        "inverse-quick",
+        data,
+        ModelConfig(
+            "fno", {"modes": (12, 12), "width": 24, "n_layers": 4, "projection_channels": 64}
+        ),
+        TrainConfig(
+            epochs=config.surrogate_epochs,
+            batch_size=20,
+            learning_rate=3e-3,
+            weight_decay=1e-4,
+            schedule="onecycle",
+            checkpoint_every=5,
+        ),
+        notes="w0 -> w(., 1..T) on the inversion grid; the inversion uses the last frame.",
+        normalise="none",
+    )
+
+
+def _navier_stokes_surrogate(config: NavierStokesInversion, surrogate_dir, cache, progress):
+    from sciml.inverse.surrogate import cached_surrogate, load_surrogate
+
+    started = time.perf_counter()
+    if surrogate_dir is not None:
+        model, record = load_surrogate(surrogate_dir)
+        source = {"folder": str(surrogate_dir), "trained_now": False}
+    else:
+        preset = navier_stokes_surrogate_preset(config)
+        model, record, folder, from_cache = cached_surrogate(
+            preset, cache=cache, progress=progress, channels=(1, config.t_final)
+        )
+        source = {"folder": str(folder), "trained_now": not from_cache}
+    grid = tuple(record["resolution"])
+    if grid != (config.resolution, config.resolution) or record.get("frames"):
+        raise ValueError(
+            f"the Navier-Stokes inversion needs a surrogate w0 -> w(., 1..T) on "
+            f"{config.resolution} x {config.resolution}; the run folder holds a model on "
+            f"{' x '.join(map(str, grid))} with frames {record.get('frames')}"
+        )
+    return model, _surrogate_info(record, source, time.perf_counter() - started)
+
+
+# ------------------------------------------------------------------------------ the tasks
+
+
+def invert_darcy(
+    config: DarcyInversion, forward: str, *, surrogate_dir=None, cache=None, progress=True
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """One Darcy MAP recovery; returns the record and the fields to plot."""
+    from sciml.data.darcy import DarcyConfig, darcy_coefficient
+    from sciml.solvers.darcy import solve_darcy
+
+    r, s = config.subsample, config.resolution
+    data_config = DarcyConfig(fine_resolution=config.fine_resolution, subsample=r)
+    a_fine = darcy_coefficient(jax.random.key(config.seed), data_config)
+    u_fine = np.asarray(solve_darcy(a_fine, data_config.source))
+    a_true = np.asarray(a_fine)[::r, ::r]
+    sensors = uniform_sensors((s, s), config.sensors_per_axis)
+    clean = u_fine[::r, ::r][sensors[:, 0], sensors[:, 1]]
+    observations, sigma = noisy(clean, config.noise, np.random.default_rng(config.seed))
+
+    parameterisation = SmoothThreshold(s, config.modes, width=config.width)
+    data = (sensors, observations, sigma, (s, s))
+    solver_posterior = Posterior(parameterisation, DarcySolver(), *data)
+    surrogate_info = None
+    if forward == "surrogate":
+        model, surrogate_info = _darcy_surrogate(config, surrogate_dir, cache, progress)
+        posterior = Posterior(parameterisation, Surrogate(model), *data)
+    else:
+        posterior = solver_posterior
+    latent0 = jnp.zeros(parameterisation.latent_shape, jnp.float32)
+    recovery = recover(posterior, latent0, steps=config.steps)
+    estimate = np.asarray(parameterisation.threshold(recovery.estimate))
+    record = {
+        "relative_l2": relative_error(estimate, a_true),
+        "relative_l2_smooth": relative_error(parameterisation(recovery.estimate), a_true),
+        "classification_accuracy": classification_accuracy(estimate, a_true),
+        "data": {"n_observations": len(sensors), "noise_std": sigma},
+        "at_estimate": summary(posterior, recovery.estimate),
+        "at_estimate_through_solver": summary(solver_posterior, recovery.estimate),
+        **_recovery_record(recovery),
+        **forward_timings(posterior, recovery.estimate),
+        "surrogate": surrogate_info,
+    }
+    fields = {"truth": a_true, "estimate": estimate, "sensors": sensors}
+    return record, fields
+
+
+def burgers_problem(config: BurgersInversion, nu: float, noise: float, seed: int):
+    """Truth ``u0``, its posterior on the inversion grid at ``nu`` and ``noise``."""
+    from sciml.data.burgers import BurgersConfig, burgers_initial_condition
+
+    data = BurgersConfig(fine_resolution=config.fine_resolution, subsample=1)
+    u0_fine = burgers_initial_condition(jax.random.key(seed), data)
+    fine = BurgersSolver(nu=nu, t_final=config.t_final, dt=config.dt)
+    r = config.fine_resolution // config.resolution
+    u_final = np.asarray(eqx.filter_jit(fine)(u0_fine))[::r]
+    sensors = uniform_sensors((config.resolution,), config.sensors, interior=False)
+    observations, sigma = noisy(
+        u_final[sensors[:, 0]], noise, np.random.default_rng([seed, round(1e6 * noise)])
+    )
+    parameterisation = PeriodicField(
+        (config.resolution,), alpha=data.alpha, tau=data.tau, sigma=data.sigma
+    )
+    forward = BurgersSolver(nu=nu, t_final=config.t_final, dt=config.dt)
+    posterior = Posterior(
+        parameterisation, forward, sensors, observations, sigma, (config.resolution,)
+    )
+    return np.asarray(u0_fine)[::r], posterior
+
+
+def invert_burgers(config: BurgersInversion, forward: str, **_) -> tuple[dict, dict]:
+    """The recovery at ``(nu, noise)`` and the sweep of the error over viscosity and noise."""
+    if forward != "solver":
+        raise ValueError(
+            "burgers inversions run through the solver only (--forward solver); no Burgers "
+            f"surrogate is provided; got --forward {forward}"
+        )
+    truth, posterior = burgers_problem(config, config.nu, config.noise, config.seed)
+    latent0 = jnp.zeros((config.resolution,), jnp.float32)
+    recovery = recover(posterior, latent0, steps=config.steps)
+    estimate = np.asarray(posterior.parameterisation(recovery.estimate))
+    sweep = []
+    for nu in config.nus:
+        for noise in config.noises:
+            truth_i, posterior_i = burgers_problem(config, nu, noise, config.seed)
+            recovery_i = recover(posterior_i, latent0, steps=config.steps)
+            estimate_i = posterior_i.parameterisation(recovery_i.estimate)
+            sweep.append(
+                {
+                    "nu": nu,
+                    "noise": noise,
+                    "relative_l2": relative_error(estimate_i, truth_i),
+                    "iterations": recovery_i.iterations,
+                    "seconds": recovery_i.seconds,
+                    **summary(posterior_i, recovery_i.estimate),
+                }
+            )
+    record = {
+        "relative_l2": relative_error(estimate, truth),
+        "data": {"n_observations": len(posterior.sensors), "noise_std": float(posterior.noise_std)},
+        "at_estimate": summary(posterior, recovery.estimate),
+        **_recovery_record(recovery),
+        **forward_timings(posterior, recovery.estimate),
+        "sweep": sweep,
+    }
+    return record, {"truth": truth, "estimate": estimate, "sweep": sweep}
+
+
+def invert_navier_stokes(
+    config: NavierStokesInversion, forward: str, *, surrogate_dir=None, cache=None, progress=True
+) -> tuple[dict, dict]:
+    """One MAP recovery of ``w0`` from 7 x 7 noisy values of ``w(., T)``."""
+    from sciml.fields import periodic_grf
+
+    fine_s, s = config.fine_resolution, config.resolution
+    r = fine_s // s
+    w0_fine = periodic_grf(jax.random.key(config.seed), 1, (fine_s, fine_s), alpha=2.5, tau=7.0)[0]
+    fine = NavierStokesSolver(fine_s, nu=config.nu, t_final=config.t_final, dt=config.dt)
+    w_final = np.asarray(eqx.filter_jit(fine)(w0_fine))[::r, ::r]
+    w0_true = np.asarray(w0_fine)[::r, ::r]
+    sensors = uniform_sensors((s, s), config.sensors_per_axis, interior=False)
+    observations, sigma = noisy(
+        w_final[sensors[:, 0], sensors[:, 1]], config.noise, np.random.default_rng(config.seed)
+    )
+    parameterisation = PeriodicField((s, s), alpha=2.5, tau=7.0)
+    solver = NavierStokesSolver(s, nu=config.nu, t_final=config.t_final, dt=config.dt)
+    solver_posterior = Posterior(parameterisation, solver, sensors, observations, sigma, (s, s))
+    surrogate_info = None
+    if forward == "surrogate":
+        model, surrogate_info = _navier_stokes_surrogate(config, surrogate_dir, cache, progress)
+        posterior = Posterior(
+            parameterisation, TrajectorySurrogate(model), sensors, observations, sigma, (s, s)
+        )
+    else:
+        posterior = solver_posterior
+    recovery = recover(posterior, jnp.zeros((s, s), jnp.float32), steps=config.steps)
+    estimate = np.asarray(parameterisation(recovery.estimate))
+    final_estimate = np.asarray(eqx.filter_jit(solver)(jnp.asarray(estimate)))
+    record = {
+        "relative_l2": relative_error(estimate, w0_true),
+        "relative_l2_final_state": relative_error(final_estimate, w_final),
+        "data": {"n_observations": len(sensors), "noise_std": sigma},
+        "at_estimate": summary(posterior, recovery.estimate),
+        "at_estimate_through_solver": summary(solver_posterior, recovery.estimate),
+        **_recovery_record(recovery),
+        **forward_timings(posterior, recovery.estimate),
+        "surrogate": surrogate_info,
+    }
+    return record, {"truth": w0_true, "estimate": estimate, "sensors": sensors}
+
+
+def _recovery_record(recovery) -> dict[str, Any]:
+    return {
+        "iterations": recovery.iterations,
+        "converged": recovery.converged,
+        "time_to_solution_s": recovery.seconds,
+        "history": recovery.history,
+    }
+
+
+# ------------------------------------------------------------------------------ output
+
+
+def _plot_fields(path: Path, fields: dict, title: str) -> None:
+    from sciml.plots import _pyplot, _save_png
+
+    plt = _pyplot()
+    truth, estimate = fields["truth"], fields["estimate"]
+    if truth.ndim == 1:
+        fig, ax = plt.subplots(1, 1, figsize=(8, 4), constrained_layout=True)
+        x = np.arange(len(truth)) / len(truth)
+        ax.plot(x, truth, label="truth u0", lw=2)
+        ax.plot(x, estimate, "--", label="estimate")
+        ax.plot(x, estimate - truth, color="crimson", lw=1, label="error")
+        ax.set_xlabel("x")
+        ax.legend()
+        _save_png(fig, path, title)
+        return
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), constrained_layout=True)
+    vmin, vmax = float(truth.min()), float(truth.max())
+    panels = [
+        ("truth", truth, {"vmin": vmin, "vmax": vmax}),
+        ("estimate", estimate, {"vmin": vmin, "vmax": vmax}),
+        ("|error|", np.abs(estimate - truth), {"cmap": "magma"}),
+    ]
+    s = truth.shape[0]
+    for ax, (name, field, style) in zip(axes, panels):
+        image = ax.imshow(field.T, origin="lower", **style)
+        ax.set_title(name)
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    sensors = fields.get("sensors")
+    if sensors is not None and s > 1:
+        axes[0].plot(sensors[:, 0], sensors[:, 1], "k.", ms=3)
+    _save_png(fig, path, title)
+
+
+def _plot_history(path: Path, record: dict, title: str) -> None:
+    from sciml.plots import _pyplot, _save_png
+
+    plt = _pyplot()
+    history = record["history"]
+    ncols = 2 if "sweep" in record else 1
+    fig, axes = plt.subplots(1, ncols, figsize=(6 * ncols, 4), constrained_layout=True)
+    axes = np.atleast_1d(axes)
+    axes[0].semilogy(history["misfit"], label="data misfit")
+    axes[0].semilogy(history["prior"], label="prior |z|^2 / 2")
+    axes[0].axhline(record["data"]["n_observations"] / 2, color="0.5", ls=":", label="n_obs / 2")
+    axes[0].set_xlabel("L-BFGS iteration")
+    axes[0].legend()
+    if "sweep" in record:
+        sweep = record["sweep"]
+        for noise in sorted({row["noise"] for row in sweep}):
+            rows = [row for row in sweep if row["noise"] == noise]
+            axes[1].loglog(
+                [row["nu"] for row in rows],
+                [row["relative_l2"] for row in rows],
+                "o-",
+                label=f"noise {100 * noise:g} %",
+            )
+        axes[1].set_xlabel("viscosity nu")
+        axes[1].set_ylabel("relative L2 of u0")
+        axes[1].legend()
+    _save_png(fig, path, title)
+
+
+def results_table(record: dict) -> str:
+    rows = [
+        ("task / forward / preset", f"{record['task']} / {record['forward']} / {record['preset']}"),
+        ("relative L2 of the estimate", f"{record['relative_l2']:.4f}"),
+    ]
+    if "classification_accuracy" in record:
+        rows.append(("cells classified correctly", f"{record['classification_accuracy']:.4f}"))
+    rows += [
+        ("data misfit at the estimate", f"{record['at_estimate']['misfit']:.2f}"),
+        ("observations", str(record["data"]["n_observations"])),
+        ("iterations", str(record["iterations"])),
+        ("time per forward evaluation (s)", f"{record['forward_s']:.5f}"),
+        ("time per gradient (s)", f"{record['gradient_s']:.5f}"),
+        ("time to solution (s)", f"{record['time_to_solution_s']:.2f}"),
+        ("wall (s)", f"{record['wall_seconds']:.1f}"),
+    ]
+    lines = ["| | |", "| --- | --- |", *(f"| {name} | {value} |" for name, value in rows)]
+    if "sweep" in record:
+        lines += ["", "| nu | noise | relative L2 of u0 |", "| --- | --- | --- |"]
+        lines += [
+            f"| {row['nu']:g} | {100 * row['noise']:g} % | {row['relative_l2']:.4f} |"
+            for row in record["sweep"]
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def run_inversion(
+    task: str,
+    forward: str,
+    preset: str,
+    out: str | os.PathLike,
+    *,
+    surrogate_dir=None,
+    cache=None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run one inverse problem and write its record and figures into ``out``."""
+    from sciml.experiment import environment
+
+    if task not in TASKS:
+        raise ValueError(f"unknown inverse task {task!r}; expected one of {', '.join(TASKS)}")
+    if forward not in FORWARDS:
+        raise ValueError(f"unknown forward model {forward!r}; expected one of solver, surrogate")
+    if preset not in PRESETS:
+        raise ValueError(f"unknown inverse preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    if surrogate_dir is not None and forward != "surrogate":
+        raise ValueError("--surrogate DIR is for --forward surrogate; got --forward solver")
+    if surrogate_dir is not None and not (Path(surrogate_dir) / "results.json").is_file():
+        raise FileNotFoundError(
+            f"a surrogate must be a 'sciml train' run folder with results.json; "
+            f"{surrogate_dir} has none"
+        )
+    configs = {
+        "darcy": (DarcyInversion(), invert_darcy),
+        "burgers": (BurgersInversion(), invert_burgers),
+        "navier-stokes": (NavierStokesInversion(), invert_navier_stokes),
+    }
+    config, invert = configs[task]
+    started = time.perf_counter()
+    record, fields = invert(
+        config, forward, surrogate_dir=surrogate_dir, cache=cache, progress=progress
+    )
+    record = {
+        "task": task,
+        "forward": forward,
+        "preset": preset,
+        "config": dataclasses.asdict(config),
+        **record,
+        "wall_seconds": time.perf_counter() - started,
+        **environment(),
+    }
+    out = Path(out)
+    title = f"{task} / {forward}: relative L2 {record['relative_l2']:.3f}"
+    _plot_fields(out / "fields.png", fields, title)
+    _plot_history(out / "history.png", record, f"{task} / {forward}")
+    write_json(out / "results.json", record)
+    write_atomic(out / "results.md", results_table(record).encode())
+    return record
+
+
+def main(task: str, forward: str, preset: str, out, surrogate, cache, progress: bool) -> int:
+    """The CLI entry of ``sciml invert``; returns the exit status."""
+    if out is None:
+        base, k = Path("runs") / f"invert-{task}-{forward}-{preset}", 1
+        out = base
+        while out.exists():
+            k += 1
+            out = base.with_name(f"{base.name}-{k}")
+    try:
+        record = run_inversion(
+            task, forward, preset, out, surrogate_dir=surrogate, cache=cache, progress=progress
+        )
+    except (ValueError, FileNotFoundError) as error:
+        print(f"sciml: error: {error}", file=sys.stderr)
+        return 2
+    print(results_table(record), end="")
+    print(f"wrote {out}/: results.json, results.md, fields.png, history.png")
+    return 0
