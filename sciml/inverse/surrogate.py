@@ -117,10 +117,11 @@ def cached_surrogate(
     root = Path(cache) if cache is not None else cache_dir()
     name = f"{preset.task}-{preset.model}-{preset.name}-{config_hash(preset.to_dict())}"
     folder = root / "inverse-surrogates" / name
-    if (folder / "results.json").is_file():
+    record_path = folder / "results.json"
+    if record_path.is_file() and "channels" in json.loads(record_path.read_text()):
         model, record = load_surrogate(folder)
         return model, record, folder, True
-    if folder.exists():  # an interrupted run: start it again rather than trust it
+    if folder.exists():  # an interrupted run: train it again rather than trust it
         import shutil
 
         shutil.rmtree(folder)
