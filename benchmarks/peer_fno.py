@@ -101,7 +101,7 @@ def make_spec(args: argparse.Namespace) -> dict:
         "train_config": train.to_dict(),
         "device": args.device,
         "matmul_precision": args.matmul_precision,
-        "threads": os.cpu_count(),
+        "threads": int(args.cpus or os.cpu_count()),
     }
 
 
@@ -281,9 +281,25 @@ def run_sciml(spec: dict) -> dict:
         "final_loss": final_loss,
         "latency_ms": latency,
         "memory": train_memory,
+        "xla_buffers": _xla_buffers(train_epoch, state, frozen, inputs, targets, order),
         "device": f"{device.platform} ({device.device_kind})",
-        "threads": None,
+        "threads": len(os.sched_getaffinity(0)),  # XLA sizes its pool to these
         "epoch_loop": config.epoch_loop,
+    }
+
+
+def _xla_buffers(train_epoch, state, *rest) -> dict | None:
+    """XLA's own account of the compiled epoch's buffers (bytes), which the process
+    peak holds besides the runtime and the compiler; compiled again, after the timings."""
+    if not hasattr(train_epoch, "lower"):  # the step-by-step epoch is a Python loop
+        return None
+    compiled = train_epoch.lower(state["params"], state["opt_state"], *rest).compile()
+    analysis = compiled.memory_analysis()
+    if analysis is None:
+        return None
+    return {
+        name: int(getattr(analysis, f"{name}_size_in_bytes"))
+        for name in ("argument", "output", "alias", "temp", "generated_code")
     }
 
 
@@ -584,6 +600,9 @@ class TorchDeviceMemory:
 
 
 def worker(framework: str, spec: dict) -> None:
+    if spec["device"] == "cpu" and spec["threads"] < os.cpu_count():
+        # before either framework starts its thread pool, which sizes itself to these
+        os.sched_setaffinity(0, range(spec["threads"]))
     load = os.getloadavg()
     if framework == "check":
         print(MARKER + json.dumps(check_same_function(spec)), flush=True)
@@ -641,6 +660,7 @@ def aggregate(runs: list[dict]) -> dict:
         "train_samples_per_s": _summary(samples),
         "warmup_s": [run["warmup_s"] for run in runs],
         "final_loss": [run["final_loss"] for run in runs],
+        "xla_buffers": runs[0].get("xla_buffers"),
         "latency_ms": latency,
         "memory": {
             "kind": runs[0]["memory"]["kind"],
@@ -797,6 +817,13 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--repeats", type=int, default=3, help="timed epochs per round")
     parser.add_argument("--latency-repeats", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds")
+    parser.add_argument(
+        "--cpus",
+        type=int,
+        default=None,
+        help="run both on the first CPUS cores only (affinity; PyTorch threads = CPUS); "
+        "default: all cores",
+    )
     parser.add_argument(
         "--matmul-precision",
         choices=("highest", "tf32"),
