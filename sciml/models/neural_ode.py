@@ -315,14 +315,12 @@ class NeuralODE(eqx.Module):
             ts = ts.astype(y0.dtype)
         if t0 is None:
             t0 = ts[0]
-        elif _is_traced(t0) or _is_traced(ts):
-            t0 = jnp.asarray(t0, ts.dtype)
-        elif not (_is_traced(t0) or _is_traced(ts)) and float(t0) > float(ts[0]):
-            raise ValueError(
-                f"NeuralODE expects t0 <= ts[0] (it solves forwards from t0), got t0={t0}, "
-                f"ts[0]={float(ts[0])}"
-            )
         else:
+            if not (_is_traced(t0) or _is_traced(ts)) and float(t0) > float(ts[0]):
+                raise ValueError(
+                    f"NeuralODE expects t0 <= ts[0] (it solves forwards from t0), got t0={t0}, "
+                    f"ts[0]={float(ts[0])}"
+                )
             t0 = jnp.asarray(t0, ts.dtype)
         solution = self.solve(y0, t0, ts[-1], saveat=diffrax.SaveAt(ts=ts))
         return solution.ys
@@ -648,9 +646,3 @@ def _check_output_times(caller: str, times) -> tuple[float, ...]:
             f"{values.tolist()}"
         )
     return tuple(float(t) for t in values)
-
-
-def count_solver_steps(model: NeuralODE, y0: Array, t0: float, t1: float) -> int:
-    """Accepted steps of one solve from ``t0`` to ``t1`` (for benchmarks and logs)."""
-    solution = model.solve(y0, t0, t1, saveat=diffrax.SaveAt(t1=True))
-    return int(solution.stats["num_accepted_steps"])
