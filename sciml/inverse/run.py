@@ -68,14 +68,21 @@ class DarcyInversion:
 
 @dataclasses.dataclass(frozen=True)
 class BurgersInversion:
-    """Burgers: one inversion at ``nu``/``noise``, and the sweep over both."""
+    """Burgers: one inversion at ``nu``/``noise``, and the sweep over both.
+
+    ``T = 0.25`` rather than the data set's 1: mode ``k`` of the solution is damped by
+    about ``exp(-nu (2 pi k)^2 T)``, so at ``T = 1`` and ``nu >= 0.05`` only the first
+    mode of ``u0`` reaches the data and every recovery error is the energy outside it
+    (0.2755 at every noise level from 0.1 % to 5 %, measured on this truth); at
+    ``T = 0.25`` a few modes survive and the error's growth with ``nu`` shows.
+    """
 
     fine_resolution: int = 512
     resolution: int = 256
     sensors: int = 64
     nu: float = 0.1
     noise: float = 0.01
-    t_final: float = 1.0
+    t_final: float = 0.25
     dt: float = 1 / 1000
     nus: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2)
     noises: tuple[float, ...] = (0.001, 0.01, 0.05)
