@@ -351,13 +351,13 @@ def summary_rows(record: dict[str, Any]) -> list[tuple[str, str]]:
         ("epochs", str(record["epochs"])),
         (f"relative L2, frames to T = {horizon:g}", _format(record["relative_l2_frames_to_T"])),
         (
-            f"relative L2, frames T to {end:g}",
+            f"relative L2, frames T to t = {end:g}",
             _format(record["relative_l2_frames_T_to_2T"]),
         ),
         (f"relative L2 at t = {end:g}", _format(record["relative_l2_at_end"])),
         ("relative L2, half-way times to T", _format(record["relative_l2_halfway_to_T"])),
         (
-            f"relative L2, half-way times T to {end:g}",
+            f"relative L2, half-way times T to t = {end:g}",
             _format(record["relative_l2_halfway_T_to_2T"]),
         ),
         ("half-way values from", record["halfway_method"]),
