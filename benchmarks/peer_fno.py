@@ -618,7 +618,7 @@ def worker(framework: str, spec: dict) -> None:
 
 def _worker_env(framework: str, device: str) -> dict:
     env = dict(os.environ)
-    if framework == "sciml":
+    if framework in ("sciml", "check"):
         env["JAX_PLATFORMS"] = "cpu" if device == "cpu" else "cuda"
         # allocate as needed, so that the peak is what the computation used
         env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
