@@ -9,8 +9,11 @@ a figure into ``DIR``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sciml.presets import MODELS, PRESETS, TASKS
 
@@ -127,10 +130,7 @@ def _bench(args) -> int:
     return 1 if failures else 0
 
 
-def _table(record: dict) -> str:
-    from sciml.experiment import summary_rows
-
-    rows = summary_rows(record)
+def _table(rows: list[tuple[str, str]]) -> str:
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
 
@@ -142,6 +142,104 @@ def _fresh_folder(base: Path) -> Path:
         n += 1
         candidate = base.with_name(f"{base.name}-{n}")
     return candidate
+
+
+@dataclasses.dataclass(frozen=True)
+class _Runner:
+    """How ``sciml train`` runs one family of tasks.
+
+    Attributes:
+        get_preset: ``(task, model, preset name) -> preset``; raises ``ValueError``.
+        run: ``(preset, out, cache, progress, resume) -> record``.
+        summary_rows: ``record -> [(name, value)]``, printed after the run.
+        writes: the files the run leaves in its folder, for the closing line.
+        resumable: whether ``--resume`` can continue a run of this family.
+        label: the kind of run, in the error for ``--resume``.
+    """
+
+    get_preset: Callable[[str, str, str], Any]
+    run: Callable[..., dict]
+    summary_rows: Callable[[dict], list[tuple[str, str]]]
+    writes: str
+    resumable: bool
+    label: str
+
+
+def _runner(task: str) -> _Runner:
+    """The runner of ``task``, imported on demand so that ``sciml --help`` stays fast."""
+    if task in ("allen-cahn", "cahn-hilliard"):
+        # Energy curves and EStableNet.
+        from sciml import gradient_flow_run as gf
+
+        return _Runner(
+            gf.get_gradient_flow_preset,
+            lambda preset, out, cache, progress, resume: gf.run_gradient_flow(
+                preset, out, cache=cache, progress=progress
+            ),
+            gf.summary_rows,
+            "results.json, results.md, fields.png, energy.png, checkpoint/",
+            False,
+            "gradient-flow",
+        )
+    if task == "burgers-trajectory":
+        # Learning dynamics: neural ODEs against an autoregressive FNO, judged past T.
+        from sciml import neural_ode_run as node
+
+        return _Runner(
+            node.get_trajectory_preset,
+            lambda preset, out, cache, progress, resume: node.run_trajectory(
+                preset, out, cache=cache, progress=progress
+            ),
+            node.summary_rows,
+            "results.json, results.md, error.png, trajectory.png, checkpoint/",
+            False,
+            "trajectory",
+        )
+    from sciml import experiment
+    from sciml.presets import get_preset
+
+    return _Runner(
+        get_preset,
+        lambda preset, out, cache, progress, resume: experiment.run_preset(
+            preset, out, cache=cache, progress=progress, resume=resume
+        ),
+        experiment.summary_rows,
+        "results.json, results.md, prediction.png, checkpoint/",
+        True,
+        "operator",
+    )
+
+
+def _error(message: str) -> int:
+    print(f"sciml: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _train(args) -> int:
+    """``sciml train``: look up the preset, apply ``--epochs``, run into a fresh folder."""
+    runner = _runner(args.task)
+    try:
+        preset = runner.get_preset(args.task, args.model, args.preset)
+    except ValueError as error:
+        return _error(str(error))
+    if args.epochs is not None:
+        if args.epochs < 1:
+            return _error(f"--epochs expects a positive integer, got {args.epochs}")
+        preset = dataclasses.replace(
+            preset, train=dataclasses.replace(preset.train, epochs=args.epochs)
+        )
+    if args.resume and not runner.resumable:
+        return _error(f"--resume is not supported for {runner.label} runs")
+    if args.resume and args.out is None:
+        return _error("--resume needs --out, the folder of the run to continue")
+    out = args.out or _fresh_folder(Path("runs") / f"{args.task}-{args.model}-{args.preset}")
+    try:
+        record = runner.run(preset, out, args.cache, not args.no_progress, args.resume)
+    except (ValueError, FileNotFoundError) as error:
+        return _error(str(error))
+    print(_table(runner.summary_rows(record)))
+    print(f"wrote {out}/: {runner.writes}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,78 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         initialize(args.distributed)  # before any computation, as JAX requires
     except ValueError as error:
-        print(f"sciml: error: {error}", file=sys.stderr)
-        return 2
-    if args.task in ("allen-cahn", "cahn-hilliard"):
-        # The gradient-flow tasks have their own runner (energy curves, EStableNet).
-        from sciml import gradient_flow_run
-
-        if args.resume:
-            print("sciml: error: --resume is not supported for gradient-flow runs", file=sys.stderr)
-            return 2
-        return gradient_flow_run.main(
-            args.task,
-            args.model,
-            args.preset,
-            args.out,
-            args.cache,
-            not args.no_progress,
-            args.epochs,
-        )
-    if args.task == "burgers-trajectory":
-        # Learning dynamics: neural ODEs against an autoregressive FNO, judged past T.
-        from sciml import neural_ode_run
-
-        if args.resume:
-            print("sciml: error: --resume is not supported for trajectory runs", file=sys.stderr)
-            return 2
-        return neural_ode_run.main(
-            args.task,
-            args.model,
-            args.preset,
-            args.out,
-            args.cache,
-            not args.no_progress,
-            args.epochs,
-        )
-    from sciml.presets import get_preset
-
-    try:
-        preset = get_preset(args.task, args.model, args.preset)
-    except ValueError as error:
-        print(f"sciml: error: {error}", file=sys.stderr)
-        return 2
-    if args.epochs is not None:
-        import dataclasses
-
-        if args.epochs < 1:
-            print(
-                f"sciml: error: --epochs expects a positive integer, got {args.epochs}",
-                file=sys.stderr,
-            )
-            return 2
-        preset = dataclasses.replace(
-            preset, train=dataclasses.replace(preset.train, epochs=args.epochs)
-        )
-    if args.resume and args.out is None:
-        print(
-            "sciml: error: --resume needs --out, the folder of the run to continue", file=sys.stderr
-        )
-        return 2
-    out = args.out or _fresh_folder(Path("runs") / f"{args.task}-{args.model}-{args.preset}")
-
-    from sciml.experiment import run_preset
-
-    try:
-        record = run_preset(
-            preset, out, cache=args.cache, progress=not args.no_progress, resume=args.resume
-        )
-    except (ValueError, FileNotFoundError) as error:
-        print(f"sciml: error: {error}", file=sys.stderr)
-        return 2
-    print(_table(record))
-    print(f"wrote {out}/: results.json, results.md, prediction.png, checkpoint/")
-    return 0
+        return _error(str(error))
+    return _train(args)
 
 
 if __name__ == "__main__":

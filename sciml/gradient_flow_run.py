@@ -380,37 +380,3 @@ def _plot_energy(path, times, reference, predicted, blocks, preset, n_frames):
             f"largest increase {blocks['largest_block_energy_increase_relative']:.1e} (relative)"
         )
     _save_png(fig, path, f"{preset.task} / {preset.model} / {preset.name}: energy")
-
-
-def main(task: str, model: str, preset_name: str, out, cache, progress: bool, epochs) -> int:
-    """The CLI entry for the gradient-flow tasks; returns the exit status."""
-    import sys
-
-    try:
-        preset = get_gradient_flow_preset(task, model, preset_name)
-    except ValueError as error:
-        print(f"sciml: error: {error}", file=sys.stderr)
-        return 2
-    if epochs is not None:
-        if epochs < 1:
-            print(
-                f"sciml: error: --epochs expects a positive integer, got {epochs}", file=sys.stderr
-            )
-            return 2
-        preset = dataclasses.replace(preset, train=dataclasses.replace(preset.train, epochs=epochs))
-    if out is None:
-        base, k = Path("runs") / f"{task}-{model}-{preset_name}", 1
-        out = base
-        while out.exists():
-            k += 1
-            out = base.with_name(f"{base.name}-{k}")
-    try:
-        record = run_gradient_flow(preset, out, cache=cache, progress=progress)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"sciml: error: {error}", file=sys.stderr)
-        return 2
-    rows = summary_rows(record)
-    width = max(len(name) for name, _ in rows)
-    print("\n".join(f"{name.ljust(width)}  {value}" for name, value in rows))
-    print(f"wrote {out}/: results.json, results.md, fields.png, energy.png, checkpoint/")
-    return 0

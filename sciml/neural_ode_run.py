@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -426,35 +425,3 @@ def _plot_trajectory(path, u0, truth, prediction, data, preset):
         fig.colorbar(image, ax=ax)
     axes[0].set_ylabel("t (dotted: training horizon)")
     _save_png(fig, path, f"{preset.task} / {preset.model}: median test sample")
-
-
-def main(task: str, model: str, preset_name: str, out, cache, progress: bool, epochs) -> int:
-    """The CLI entry for the trajectory tasks; returns the exit status."""
-    try:
-        preset = get_trajectory_preset(task, model, preset_name)
-    except ValueError as error:
-        print(f"sciml: error: {error}", file=sys.stderr)
-        return 2
-    if epochs is not None:
-        if epochs < 1:
-            print(
-                f"sciml: error: --epochs expects a positive integer, got {epochs}", file=sys.stderr
-            )
-            return 2
-        preset = dataclasses.replace(preset, train=dataclasses.replace(preset.train, epochs=epochs))
-    if out is None:
-        base, k = Path("runs") / f"{task}-{model}-{preset_name}", 1
-        out = base
-        while out.exists():
-            k += 1
-            out = base.with_name(f"{base.name}-{k}")
-    try:
-        record = run_trajectory(preset, out, cache=cache, progress=progress)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"sciml: error: {error}", file=sys.stderr)
-        return 2
-    rows = summary_rows(record)
-    width = max(len(name) for name, _ in rows)
-    print("\n".join(f"{name.ljust(width)}  {value}" for name, value in rows))
-    print(f"wrote {out}/: results.json, results.md, error.png, trajectory.png, checkpoint/")
-    return 0
