@@ -21,13 +21,14 @@ dealiasing, ETDRK4 with a fixed step) in float32 on the fine grid.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
 
+from sciml.data._checks import check_integers, check_positive, check_whole_steps
 from sciml.data.batched import batch_rate, solve_in_batches, train_test_splits
 from sciml.data.dataset import OperatorDataset, config_to_dict
 from sciml.fields import periodic_grf
@@ -73,42 +74,21 @@ class BurgersConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if not (
-            isinstance(self.fine_resolution, int)
-            and isinstance(self.subsample, int)
-            and self.fine_resolution >= 16
-            and self.subsample >= 1
-        ):
-            raise ValueError(
-                "BurgersConfig expects integers fine_resolution >= 16 and subsample >= 1, got "
-                f"fine_resolution={self.fine_resolution!r}, subsample={self.subsample!r}"
-            )
+        check_integers(self, ("fine_resolution",), minimum=16)
+        check_integers(self, ("subsample", "n_train", "n_test"))
         if self.fine_resolution % self.subsample:
             raise ValueError(
                 f"BurgersConfig expects subsample to divide fine_resolution so that the "
                 f"coarse grid is periodic and equispaced; got fine_resolution="
                 f"{self.fine_resolution}, subsample={self.subsample}"
             )
-        if self.n_train < 1 or self.n_test < 1:
-            raise ValueError(
-                f"BurgersConfig expects n_train >= 1 and n_test >= 1, got {self.n_train}, "
-                f"{self.n_test}"
-            )
-        for name in ("nu", "t_final", "dt", "tau", "sigma", "length"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"BurgersConfig expects a finite {name} > 0, got {value!r}")
-        if not (math.isfinite(self.alpha) and self.alpha > 0.5):
+        check_positive(self, ("nu", "t_final", "dt", "tau", "sigma", "length", "alpha"))
+        if not self.alpha > 0.5:
             raise ValueError(
                 f"BurgersConfig expects alpha > 1/2 (finite pointwise variance in 1-D), got "
                 f"{self.alpha!r}"
             )
-        ratio = self.t_final / self.dt
-        if abs(ratio - round(ratio)) > 1e-9 * max(1.0, ratio):
-            raise ValueError(
-                f"BurgersConfig expects t_final / dt to be an integer number of steps, got "
-                f"t_final={self.t_final}, dt={self.dt} (ratio {ratio})"
-            )
+        check_whole_steps(self, "t_final", self.t_final, self.dt)
 
     @property
     def resolution(self) -> int:
@@ -124,7 +104,7 @@ class BurgersConfig:
         return config_to_dict(self)
 
 
-def burgers_initial_condition(key: jax.Array, config: BurgersConfig) -> jax.Array:
+def burgers_initial_condition(key: PRNGKeyArray, config: BurgersConfig) -> Float[Array, " n"]:
     """One initial condition ``u0: (fine_resolution,)`` in float32 on the fine grid."""
     return periodic_grf(
         key,

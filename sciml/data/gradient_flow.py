@@ -14,13 +14,13 @@ batched with ``jit(vmap(...))`` (see :mod:`sciml.data.batched`).
 """
 
 import dataclasses
-import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sciml.data._checks import check_integers, check_positive, check_whole_steps
 from sciml.data.batched import solve_in_batches, train_test_splits
 from sciml.data.dataset import OperatorDataset, config_to_dict
 from sciml.solvers.gradient_flow import EQUATIONS, SAV, GradientFlow, rollout
@@ -73,27 +73,12 @@ class GradientFlowConfig:
                 f"GradientFlowConfig expects equation to be one of {', '.join(EQUATIONS)}, got "
                 f"{self.equation!r}"
             )
-        if not (isinstance(self.resolution, int) and self.resolution >= 8):
-            raise ValueError(
-                f"GradientFlowConfig expects an integer resolution >= 8, got {self.resolution!r}"
-            )
-        for name in ("length", "eps", "mobility", "t_input", "frame_interval", "dt"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"GradientFlowConfig expects a finite {name} > 0, got {value!r}")
-        if self.n_frames < 1 or self.n_extra_frames < 0 or self.n_train < 1 or self.n_test < 1:
-            raise ValueError(
-                "GradientFlowConfig expects n_frames >= 1, n_extra_frames >= 0, n_train >= 1 "
-                f"and n_test >= 1, got {self.n_frames}, {self.n_extra_frames}, "
-                f"{self.n_train}, {self.n_test}"
-            )
+        check_integers(self, ("resolution",), minimum=8)
+        check_positive(self, ("length", "eps", "mobility", "t_input", "frame_interval", "dt"))
+        check_integers(self, ("n_frames", "n_train", "n_test"))
+        check_integers(self, ("n_extra_frames",), minimum=0)
         for name in ("t_input", "frame_interval"):
-            ratio = getattr(self, name) / self.dt
-            if abs(ratio - round(ratio)) > 1e-9 * max(1.0, ratio):
-                raise ValueError(
-                    f"GradientFlowConfig expects {name} / dt to be a whole number of steps, got "
-                    f"{name} = {getattr(self, name)}, dt = {self.dt} (ratio {ratio})"
-                )
+            check_whole_steps(self, name, getattr(self, name), self.dt)
 
     @property
     def t_final(self) -> float:

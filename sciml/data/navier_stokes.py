@@ -28,10 +28,18 @@ from typing import Any
 import jax
 import numpy as np
 
+from sciml.data._checks import check_integers, check_positive
 from sciml.data.batched import batch_rate, solve_in_batches, train_test_splits
 from sciml.data.dataset import OperatorDataset, config_to_dict
 from sciml.fields import periodic_grf
-from sciml.solvers.navier_stokes import DEFAULT_CFL, SCHEMES, fno_forcing, make_stepper, rollout
+from sciml.solvers.navier_stokes import (
+    DEFAULT_CFL,
+    SCHEMES,
+    Stepper,
+    fno_forcing,
+    make_stepper,
+    rollout,
+)
 
 __all__ = [
     "PAPER_CASES",
@@ -93,10 +101,7 @@ class NavierStokesConfig:
 
     def __post_init__(self):
         name = "NavierStokesConfig"
-        for field in ("solve_resolution", "resolution", "t_final", "n_train", "n_test"):
-            value = getattr(self, field)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} expects {field} to be an integer >= 1; got {value!r}")
+        check_integers(self, ("solve_resolution", "resolution", "t_final", "n_train", "n_test"))
         if self.solve_resolution < 4 or self.solve_resolution % 2:
             raise ValueError(
                 f"{name} expects an even solve_resolution >= 4; got {self.solve_resolution}"
@@ -109,12 +114,9 @@ class NavierStokesConfig:
             )
         if self.scheme not in SCHEMES:
             raise ValueError(f"{name} expects scheme in {SCHEMES}; got {self.scheme!r}")
-        positive = {"cfl": self.cfl, "speed_bound": self.speed_bound, "tau": self.tau}
-        if self.dt is not None:
-            positive["dt"] = self.dt
-        for field, value in positive.items():
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} expects a finite {field} > 0; got {value!r}")
+        check_positive(
+            self, ("cfl", "speed_bound", "tau") + (("dt",) if self.dt is not None else ())
+        )
         if not (isinstance(self.nu, (int, float)) and math.isfinite(self.nu) and self.nu >= 0):
             raise ValueError(f"{name} expects a finite nu >= 0; got {self.nu!r}")
 
@@ -135,7 +137,7 @@ def paper_config(nu: float, **overrides) -> NavierStokesConfig:
     return NavierStokesConfig(nu=matches[0], t_final=PAPER_CASES[matches[0]], **overrides)
 
 
-def make_stepper_for(config: NavierStokesConfig):
+def make_stepper_for(config: NavierStokesConfig) -> tuple[Stepper, int]:
     """The solver-grid stepper of ``config`` and its number of steps per unit time."""
     s = config.solve_resolution
     return make_stepper(

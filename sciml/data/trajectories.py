@@ -17,13 +17,13 @@ every half frame interval up to twice the training horizon, ``t_j = j Delta / 2`
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sciml.data._checks import check_integers, check_positive, check_whole_steps
 from sciml.data.batched import solve_in_batches, train_test_splits
 from sciml.data.dataset import OperatorDataset, config_to_dict
 from sciml.fields import periodic_grf
@@ -68,31 +68,17 @@ class BurgersTrajectoryConfig:
 
     def __post_init__(self):
         name = "BurgersTrajectoryConfig"
-        for field in ("fine_resolution", "subsample", "n_frames", "n_train", "n_test"):
-            value = getattr(self, field)
-            if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"{name} expects a positive integer {field}, got {value!r}")
-        if not (isinstance(self.n_extra_frames, int) and self.n_extra_frames >= 0):
-            raise ValueError(
-                f"{name} expects an integer n_extra_frames >= 0, got {self.n_extra_frames!r}"
-            )
+        check_integers(self, ("fine_resolution", "subsample", "n_frames", "n_train", "n_test"))
+        check_integers(self, ("n_extra_frames",), minimum=0)
         if self.fine_resolution % self.subsample or self.fine_resolution // self.subsample < 8:
             raise ValueError(
                 f"{name} expects subsample to divide fine_resolution into at least 8 points, "
                 f"got fine_resolution={self.fine_resolution}, subsample={self.subsample}"
             )
-        for field in ("nu", "frame_interval", "dt", "tau", "sigma", "length"):
-            value = getattr(self, field)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} expects a finite {field} > 0, got {value!r}")
-        if not (math.isfinite(self.alpha) and self.alpha > 0.5):
+        check_positive(self, ("nu", "frame_interval", "dt", "tau", "sigma", "length", "alpha"))
+        if not self.alpha > 0.5:
             raise ValueError(f"{name} expects alpha > 1/2, got {self.alpha!r}")
-        ratio = self.frame_interval / 2 / self.dt
-        if abs(ratio - round(ratio)) > 1e-9 * max(1.0, ratio):
-            raise ValueError(
-                f"{name} expects frame_interval / 2 to be a whole number of solver steps, got "
-                f"frame_interval={self.frame_interval}, dt={self.dt} (ratio {ratio})"
-            )
+        check_whole_steps(self, "frame_interval / 2", self.frame_interval / 2, self.dt)
 
     @property
     def resolution(self) -> int:

@@ -85,7 +85,7 @@ def test_bad_configs_are_rejected():
         BurgersConfig(fine_resolution=8192, subsample=3)
     with pytest.raises(ValueError, match="n_train >= 1"):
         BurgersConfig(n_train=0)
-    with pytest.raises(ValueError, match="integer number of steps"):
+    with pytest.raises(ValueError, match="whole number of steps"):
         BurgersConfig(dt=0.003)
     with pytest.raises(ValueError, match="nu > 0"):
         BurgersConfig(nu=0.0)

@@ -75,7 +75,7 @@ def test_validation_errors():
         NavierStokesConfig(solve_resolution=33, resolution=11)
     with pytest.raises(ValueError, match="scheme"):
         NavierStokesConfig(scheme="rk4")
-    with pytest.raises(ValueError, match="t_final to be an integer"):
+    with pytest.raises(ValueError, match="integer t_final >= 1"):
         NavierStokesConfig(t_final=2.5)
     with pytest.raises(ValueError, match="dt > 0"):
         NavierStokesConfig(dt=0.0)
