@@ -140,8 +140,8 @@ def test_suite_writes_records_and_report_and_resumes(tmp_path, monkeypatch, caps
             raise RuntimeError("the run broke")  # a failure is reported, not fatal
         return train_preset(preset, run_dir, **kwargs)
 
-    with pytest.raises(KeyboardInterrupt):
-        run_suite(
+    def suite():
+        return run_suite(
             out,
             tasks=["darcy"],
             models=["fno", "deeponet"],
@@ -149,6 +149,9 @@ def test_suite_writes_records_and_report_and_resumes(tmp_path, monkeypatch, caps
             progress=False,
             train=counting_train,
         )
+
+    with pytest.raises(KeyboardInterrupt):
+        suite()
     record = load_record(out, "darcy-fno-quick")
     assert record["task"] == "darcy" and record["resolution"] == [9, 9]
     assert record["published"]["value"] == 0.0108
@@ -160,27 +163,13 @@ def test_suite_writes_records_and_report_and_resumes(tmp_path, monkeypatch, caps
     assert load_record(out, "darcy-deeponet-quick") is None
 
     # resumed: the finished run is not redone; the interrupted one runs, and fails
-    records = run_suite(
-        out,
-        tasks=["darcy"],
-        models=["fno", "deeponet"],
-        cache=cache,
-        progress=False,
-        train=counting_train,
-    )
+    records = suite()
     assert [r["model"] for r in records] == ["fno"]
     assert load_failures(out) == {"darcy-deeponet-quick": "RuntimeError: the run broke"}
     assert "`darcy-deeponet-quick`: RuntimeError: the run broke" in (out / "results.md").read_text()
 
     # run again: the failed run is retried and its failure forgotten
-    records = run_suite(
-        out,
-        tasks=["darcy"],
-        models=["fno", "deeponet"],
-        cache=cache,
-        progress=False,
-        train=counting_train,
-    )
+    records = suite()
     assert calls == [("fno", False)] + [("deeponet", False)] * 3
     assert load_failures(out) == {}
     assert [r["model"] for r in records] == ["fno", "deeponet"]
