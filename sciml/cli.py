@@ -22,8 +22,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sciml", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="generate data, train a model, evaluate it")
-    train.add_argument("task", help=f"one of: {', '.join(TASKS)}")
-    train.add_argument("--model", default="fno", help=f"one of: {', '.join(MODELS)}")
+    train.add_argument(
+        "task",
+        help=f"one of: {', '.join(TASKS)}; allen-cahn, cahn-hilliard (models estable, fno); "
+        "burgers-trajectory (models neural-ode, neural-ode-latent, fno-ar)",
+    )
+    train.add_argument(
+        "--model", default="fno", help=f"for the operator tasks one of: {', '.join(MODELS)}"
+    )
     train.add_argument("--preset", default="quick", help=f"one of: {', '.join(PRESETS)}")
     train.add_argument(
         "--out",

@@ -40,7 +40,7 @@ Example::
         def __call__(self, a):
             return self.scale * self.operator(a)
 
-    model = Model(FNO(1, 1, (8,), key=jax.random.key(0)), nnx.Rngs(0))
+    model = Model(FNO(1, 1, (8,), width=16, key=jax.random.key(0)), nnx.Rngs(0))
     optimizer = nnx.Optimizer(model, optax.adam(1e-3), wrt=nnx.Param)
     ...
     trained_fno = to_equinox(model.operator)
