@@ -18,6 +18,7 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import json
 import math
@@ -103,7 +104,9 @@ def run_suite(
 
     Args:
         out: the suite folder: ``records/``, ``runs/``, ``results.md``, ``TASK.png``.
-        tasks, models: which runs (see :func:`suite_runs`).
+        tasks: the tasks to run (default: all; see :func:`suite_runs`).
+        models: keep only these models (default: each task's own list; see
+            :func:`suite_runs`).
         preset: ``"quick"`` or ``"paper"``.
         cache: the data cache folder (default: ``$SCIML_CACHE`` or ``~/.cache/sciml``).
         progress: show the suite's progress bar and each run's.
@@ -321,10 +324,11 @@ def super_resolution(preset, model, *, cache=None, batch_size: int = 10) -> dict
     results = {}
     generate = _test_generator(preset.task) if super_resolution_configs(preset) else None
     for config in super_resolution_configs(preset):
+        assert generate is not None
         splits, _ = load_or_generate(
             f"{preset.task}-test",
             config.to_dict(),
-            lambda config=config: {"test": generate(config)},
+            functools.partial(_test_split, generate, config),
             cache,
         )
         inputs, outputs = training_arrays(preset, splits["test"])
@@ -332,6 +336,11 @@ def super_resolution(preset, model, *, cache=None, batch_size: int = 10) -> dict
         errors = evaluate(fine, inputs, outputs, batch_size=batch_size)
         results[str(inputs.shape[-1])] = float(np.mean(errors))
     return results
+
+
+def _test_split(generate: Callable[[Any], Any], config: Any) -> dict[str, Any]:
+    """``{"test": generate(config)}``, the one split of a super-resolution test set."""
+    return {"test": generate(config)}
 
 
 def _test_generator(task: str):
@@ -444,7 +453,7 @@ def _grid(record: dict[str, Any]) -> str:
 
 def report_markdown(
     records: list[dict[str, Any]],
-    peers: list[dict[str, Any]] = (),
+    peers: Sequence[dict[str, Any]] = (),
     failures: dict[str, str] | None = None,
 ) -> str:
     """The suite's markdown report: runs beside the papers, super-resolution, the papers'
@@ -635,11 +644,9 @@ def _peer_row(peer: dict[str, Any]) -> str:
 def task_figure(records: list[dict[str, Any]], task: str) -> bytes:
     """PNG bytes: test relative L2 per model (bars) beside the published cell (marks),
     and, where present, the error against the evaluation grid (super-resolution)."""
-    import matplotlib
+    from sciml.plots import _figures
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _figures()
     with_sr = [r for r in records if r.get("super_resolution")]
     fig, axes = plt.subplots(1, 2 if with_sr else 1, figsize=(11 if with_sr else 6, 4))
     axes = np.atleast_1d(axes)
@@ -675,7 +682,6 @@ def task_figure(records: list[dict[str, Any]], task: str) -> bytes:
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
     return buffer.getvalue()
 
 

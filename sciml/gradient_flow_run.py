@@ -27,7 +27,7 @@ from sciml.data.gradient_flow import GradientFlowConfig, generate_gradient_flow,
 from sciml.experiment import environment, evaluate
 from sciml.models import FNO, count_parameters
 from sciml.models.estable import EStableNet
-from sciml.plots import _pyplot, _save_png, plot_prediction_2d
+from sciml.plots import _figures, _save_png, plot_prediction_2d
 from sciml.train import TrainConfig, fit
 
 TASKS = ("allen-cahn", "cahn-hilliard")
@@ -107,6 +107,7 @@ def get_gradient_flow_preset(task: str, model: str, preset: str) -> GradientFlow
         raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
     data = _data(task, preset)
     epochs = 40 if preset == "quick" else 200
+    options: dict[str, Any]
     if model == "estable":
         options = {"blocks_per_frame": 2, "n_basis": 12}
         train = TrainConfig(
@@ -158,13 +159,16 @@ def build_model(preset: GradientFlowPreset, *, key: jax.Array):
     return FNO(1, data.n_frames, modes, key=key, **options)
 
 
-def _apply_again(model, phi0: jax.Array, n_applications: int):
+def _apply_again(
+    model, phi0: Float[Array, " 1 *grid"], n_applications: int
+) -> Float[Array, " frames *grid"]:
     """Frames ``(n_applications * n_frames, *grid)``: the model fed its own last frame;
     EStableNet carries its auxiliary variable across."""
     if isinstance(model, EStableNet):
         frames, _ = model.rollout(phi0, n_applications)
         return frames
-    frames, phi = [], phi0
+    frames: list[Array] = []
+    phi = phi0
     for _ in range(n_applications):
         out = model(phi)
         frames.append(out)
@@ -360,7 +364,7 @@ def _plot_fields(path, phi0, truth, prediction, preset, error):
 def _plot_energy(path, times, reference, predicted, blocks, preset, n_frames):
     """Energy against time (reference and model frames, mean over the test split) and, for
     EStableNet, the modified energy against block."""
-    plt = _pyplot()
+    plt = _figures()
     panels = 2 if blocks else 1
     fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4), constrained_layout=True)
     axes = np.atleast_1d(axes)

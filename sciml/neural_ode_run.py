@@ -54,7 +54,7 @@ from sciml.models.neural_ode import (
     make_adjoint,
     make_solver,
 )
-from sciml.plots import _pyplot, _save_png
+from sciml.plots import _figures, _save_png
 from sciml.train import TrainConfig, fit
 
 TASKS = ("burgers-trajectory",)
@@ -180,10 +180,10 @@ def build_model(preset: TrajectoryPreset, *, key: jax.Array):
     )
     times = tuple(frame_times)
     if preset.model == "neural-ode":
-        field = OperatorVectorField(FNO(1, 1, modes, width, key=field_key, **options))
-        return NeuralODEOperator(field, times=times, **solve)
-    field = fourier_vector_field(width, modes, key=field_key)
-    return NeuralFlowOperator(1, 1, field, times=times, key=key, **solve, **options)
+        operator_field = OperatorVectorField(FNO(1, 1, modes, width, key=field_key, **options))
+        return NeuralODEOperator(operator_field, times=times, **solve)
+    layer_field = fourier_vector_field(width, modes, key=field_key)
+    return NeuralFlowOperator(1, 1, layer_field, times=times, key=key, **solve, **options)
 
 
 def predict_snapshots(model, u0: jax.Array, data: BurgersTrajectoryConfig) -> jax.Array:
@@ -382,7 +382,7 @@ def results_table(record: dict[str, Any]) -> str:
 
 def _plot_errors(path, judged, data, preset):
     """Mean relative L2 against time: training frames, half-way times, the horizon."""
-    plt = _pyplot()
+    plt = _figures()
     times = np.asarray(judged["snapshot_times"])
     errors = np.asarray(judged["relative_l2_per_snapshot"])
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
@@ -398,7 +398,7 @@ def _plot_errors(path, judged, data, preset):
 
 def _plot_trajectory(path, u0, truth, prediction, data, preset):
     """Space-time images ``u(x, t)``: truth, prediction and their difference."""
-    plt = _pyplot()
+    plt = _figures()
     times = np.concatenate([[0.0], data.snapshot_times])
     truth = np.concatenate([u0[None], truth])
     prediction = np.concatenate([u0[None], prediction])

@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import io
 import os
+from typing import Any
 
 import numpy as np
 
 from sciml._io import write_atomic
 
 
-def _pyplot():
-    import matplotlib
+class _Figures:
+    """``subplots`` as in pyplot, but the figures are made without pyplot.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    sciml writes its PNGs from library code that may run inside a notebook or a user's
+    plotting session. Figures built from :class:`matplotlib.figure.Figure` never switch
+    the backend (``matplotlib.use("Agg")`` would turn a notebook's inline figures off
+    for the rest of the session) and never join pyplot's list of open figures (they
+    would show up at the notebook's next ``plt.show()``); ``savefig`` renders them
+    with Agg all the same.
+    """
 
-    return plt
+    @staticmethod
+    def subplots(*args: Any, figsize=None, constrained_layout: bool = False, **kwargs: Any):
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=figsize, layout="constrained" if constrained_layout else None)
+        return fig, fig.subplots(*args, **kwargs)
+
+
+def _figures() -> type[_Figures]:
+    return _Figures
 
 
 def _save_png(fig, path, title: str) -> None:
@@ -25,7 +40,6 @@ def _save_png(fig, path, title: str) -> None:
         fig.suptitle(title)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    _pyplot().close(fig)
     write_atomic(path, buffer.getvalue())
 
 
@@ -38,11 +52,11 @@ def plot_prediction_2d(
     title: str = "",
 ) -> None:
     """Four panels: input, truth, prediction and absolute error, each ``(H, W)``."""
-    plt = _pyplot()
+    plt = _figures()
     error = np.abs(prediction - truth)
     fig, axes = plt.subplots(1, 4, figsize=(16, 4), constrained_layout=True)
     vmin, vmax = float(truth.min()), float(truth.max())
-    panels = [
+    panels: list[tuple[str, np.ndarray, dict[str, Any]]] = [
         ("input a", a, {}),
         ("truth u", truth, {"vmin": vmin, "vmax": vmax}),
         ("prediction", prediction, {"vmin": vmin, "vmax": vmax}),
@@ -64,7 +78,7 @@ def plot_prediction_1d(
     title: str = "",
 ) -> None:
     """Two panels: the input ``(n,)``, and the truth and prediction ``(n,)`` with their error."""
-    plt = _pyplot()
+    plt = _figures()
     x = np.arange(len(truth)) / len(truth)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), constrained_layout=True)
     left.plot(np.arange(len(a)) / len(a), a, color="0.3")

@@ -36,6 +36,6 @@ def check_whole_steps(config: Any, name: str, span: float, dt: float) -> None:
     ratio = span / dt
     if abs(ratio - round(ratio)) > 1e-9 * max(1.0, ratio):
         raise ValueError(
-            f"{type(config).__name__} expects {name} / dt to be a whole number of steps, got "
+            f"{type(config).__name__} expects {name} to be a whole number of steps dt, got "
             f"{name} = {span}, dt = {dt} (ratio {ratio})"
         )

@@ -20,6 +20,7 @@ import dataclasses
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -410,9 +411,9 @@ def _recovery_record(recovery) -> dict[str, Any]:
 
 
 def _plot_fields(path: Path, fields: dict, title: str) -> None:
-    from sciml.plots import _pyplot, _save_png
+    from sciml.plots import _figures, _save_png
 
-    plt = _pyplot()
+    plt = _figures()
     truth, estimate = fields["truth"], fields["estimate"]
     if truth.ndim == 1:
         fig, ax = plt.subplots(1, 1, figsize=(8, 4), constrained_layout=True)
@@ -426,7 +427,7 @@ def _plot_fields(path: Path, fields: dict, title: str) -> None:
         return
     fig, axes = plt.subplots(1, 3, figsize=(13, 4), constrained_layout=True)
     vmin, vmax = float(truth.min()), float(truth.max())
-    panels = [
+    panels: list[tuple[str, np.ndarray, dict[str, Any]]] = [
         ("truth", truth, {"vmin": vmin, "vmax": vmax}),
         ("estimate", estimate, {"vmin": vmin, "vmax": vmax}),
         ("|error|", np.abs(estimate - truth), {"cmap": "magma"}),
@@ -443,9 +444,9 @@ def _plot_fields(path: Path, fields: dict, title: str) -> None:
 
 
 def _plot_history(path: Path, record: dict, title: str) -> None:
-    from sciml.plots import _pyplot, _save_png
+    from sciml.plots import _figures, _save_png
 
-    plt = _pyplot()
+    plt = _figures()
     history = record["history"]
     ncols = 2 if "sweep" in record else 1
     fig, axes = plt.subplots(1, ncols, figsize=(6 * ncols, 4), constrained_layout=True)
@@ -523,7 +524,7 @@ def run_inversion(
             f"a surrogate must be a 'sciml train' run folder with results.json; "
             f"{surrogate_dir} has none"
         )
-    configs = {
+    configs: dict[str, tuple[Any, Callable[..., tuple[dict, dict]]]] = {
         "darcy": (DarcyInversion(), invert_darcy),
         "burgers": (BurgersInversion(), invert_burgers),
         "navier-stokes": (NavierStokesInversion(), invert_navier_stokes),
