@@ -131,8 +131,8 @@ def _bench(args) -> int:
         )
     print(f"wrote {out}/: results.md, records/, runs/, one figure per task")
     failures = load_failures(out)
-    for name, error in failures.items():
-        print(f"sciml: run {name} failed: {error} (traceback in {out}/failures/{name}.txt)")
+    for name, message in failures.items():
+        print(f"sciml: run {name} failed: {message} (traceback in {out}/failures/{name}.txt)")
     return 1 if failures else 0
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -60,7 +61,7 @@ def initialize(flag: bool = False) -> bool:
     if not distributed_requested(flag):
         return False
     variables = _EXPLICIT_VARIABLES.items()
-    given = {name: os.environ[var] for name, var in variables if var in os.environ}
+    given: dict[str, Any] = {name: os.environ[var] for name, var in variables if var in os.environ}
     if given and len(given) != len(_EXPLICIT_VARIABLES):
         missing = [var for name, var in _EXPLICIT_VARIABLES.items() if name not in given]
         raise ValueError(

@@ -166,7 +166,7 @@ def evaluate(model, inputs: np.ndarray, outputs: np.ndarray, batch_size: int = 5
 
 def environment() -> dict[str, Any]:
     """Device, versions and git revision, for the record of a run."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in ("sciml", "jax", "jaxlib", "equinox", "optax", "orbax-checkpoint"):
         try:
             versions[package] = importlib.metadata.version(package)
@@ -268,7 +268,7 @@ def train_preset(
             GaussianNormaliser.fit(train_arrays[0]),
             GaussianNormaliser.fit(train_arrays[1]),
         )
-        targets = np.asarray(jax.vmap(normalisers[1].encode)(train_arrays[1]))
+        targets = np.asarray(jax.vmap(normalisers[1].encode)(jnp.asarray(train_arrays[1])))
     else:
         normalisers, targets = None, train_arrays[1]
     network = build_model(preset, train_arrays[0].shape[1:], targets, key=key)
@@ -375,7 +375,7 @@ def results_table(record: dict[str, Any]) -> str:
 
 
 def _jsonable(obj):
-    if dataclasses.is_dataclass(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return _jsonable(dataclasses.asdict(obj))
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}

@@ -20,6 +20,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciml._io import write_atomic, write_json
 from sciml.data.cache import load_or_generate
@@ -135,7 +136,7 @@ def get_gradient_flow_preset(task: str, model: str, preset: str) -> GradientFlow
     return GradientFlowPreset(task, model, preset, data, options, train, notes)
 
 
-def build_model(preset: GradientFlowPreset, *, key: jax.Array):
+def build_model(preset: GradientFlowPreset, *, key: PRNGKeyArray):
     """EStableNet or the FNO baseline for the preset's data."""
     data = preset.data
     if preset.model == "estable":
@@ -167,13 +168,13 @@ def _apply_again(
     if isinstance(model, EStableNet):
         frames, _ = model.rollout(phi0, n_applications)
         return frames
-    frames: list[Array] = []
+    outputs: list[Array] = []
     phi = phi0
     for _ in range(n_applications):
         out = model(phi)
-        frames.append(out)
+        outputs.append(out)
         phi = out[-1:]
-    return jnp.concatenate(frames)
+    return jnp.concatenate(outputs)
 
 
 def _relative_l2(prediction: np.ndarray, truth: np.ndarray) -> np.ndarray:

@@ -40,6 +40,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciml._io import write_atomic, write_json
 from sciml.data.cache import load_or_generate
@@ -160,7 +161,7 @@ def get_trajectory_preset(task: str, model: str, preset: str) -> TrajectoryPrese
     return TrajectoryPreset(task, model, preset, data, options, train, notes)
 
 
-def build_model(preset: TrajectoryPreset, *, key: jax.Array):
+def build_model(preset: TrajectoryPreset, *, key: PRNGKeyArray):
     """The neural flow operator or the autoregressive FNO for the preset's data."""
     data, options = preset.data, dict(preset.model_options)
     frame_times = data.frame_interval * np.arange(1, data.n_frames + 1)
@@ -186,7 +187,9 @@ def build_model(preset: TrajectoryPreset, *, key: jax.Array):
     return NeuralFlowOperator(1, 1, layer_field, times=times, key=key, **solve, **options)
 
 
-def predict_snapshots(model, u0: jax.Array, data: BurgersTrajectoryConfig) -> jax.Array:
+def predict_snapshots(
+    model, u0: Float[Array, "1 s"], data: BurgersTrajectoryConfig
+) -> Float[Array, "K s"]:
     """The model's ``u`` at ``data.snapshot_times`` from one ``u0: (1, s)``: ``(K, s)``.
 
     The neural flow operator evaluates its flow at every snapshot time; the

@@ -8,6 +8,8 @@ a GPU.
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from sciml.data.burgers import BurgersConfig
@@ -526,15 +528,13 @@ def _operator_preset(task: str, model: str, preset: str) -> Preset:
     return _with_model(base, model, options, train, notes)
 
 
-_BUILDERS = {
+_BUILDERS: dict[tuple[str, str], Callable[[str], Preset]] = {
     ("darcy", "fno"): _darcy_fno,
     ("burgers", "fno"): _burgers_fno,
     ("navier-stokes", "fno"): lambda preset: _navier_stokes("fno", preset),
     ("navier-stokes", "fno3d"): lambda preset: _navier_stokes("fno3d", preset),
     **{
-        (task, model): (
-            lambda preset, task=task, model=model: _operator_preset(task, model, preset)
-        )
+        (task, model): functools.partial(_operator_preset, task, model)
         for task in TASKS
         for model in CONV_AND_BRANCH_MODELS
     },

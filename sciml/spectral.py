@@ -14,6 +14,7 @@ may be traced.
 
 import operator
 from collections.abc import Sequence
+from typing import cast
 
 import jax.numpy as jnp
 import numpy as np
@@ -52,7 +53,7 @@ def _per_axis_lengths(length: float | Sequence[float], ndim: int) -> tuple:
     """``length`` as one value per axis; a scalar is shared by all axes."""
     if not isinstance(length, Sequence) and jnp.ndim(length) == 0:
         return (length,) * ndim
-    lengths = tuple(length)
+    lengths = tuple(cast(Sequence[float], length))
     if len(lengths) != ndim or any(jnp.ndim(value) != 0 for value in lengths):
         raise ValueError(
             f"length must be a scalar or have one scalar per axis ({ndim}), got {length!r}"

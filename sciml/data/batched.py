@@ -83,8 +83,8 @@ def train_test_splits(
 ) -> dict[str, OperatorDataset]:
     """``{"train": the first n_train samples, "test": the rest}``."""
     return {
-        "train": OperatorDataset(inputs[:n_train], outputs[:n_train], coords, config),
-        "test": OperatorDataset(inputs[n_train:], outputs[n_train:], coords, config),
+        "train": OperatorDataset(inputs[:n_train], outputs[:n_train], tuple(coords), config),
+        "test": OperatorDataset(inputs[n_train:], outputs[n_train:], tuple(coords), config),
     }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciml.data.batched import batch_rate, solve_in_batches, train_test_splits
 from sciml.data.dataset import OperatorDataset, config_to_dict
@@ -84,7 +85,7 @@ class DarcyConfig:
         return config_to_dict(self)
 
 
-def darcy_coefficient(key: jax.Array, config: DarcyConfig) -> jax.Array:
+def darcy_coefficient(key: PRNGKeyArray, config: DarcyConfig) -> Float[Array, "s s"]:
     """One thresholded coefficient ``a: (s, s)`` on the fine grid."""
     field = neumann_grf(key, 1, config.fine_resolution, alpha=config.alpha, tau=config.tau)[0]
     return jnp.where(field >= 0, config.a_high, config.a_low).astype(jnp.float32)

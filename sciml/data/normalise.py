@@ -7,10 +7,12 @@ standard deviation over the training set; the loss is taken on decoded outputs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 
 class GaussianNormaliser(eqx.Module):
@@ -31,7 +33,7 @@ class GaussianNormaliser(eqx.Module):
     eps: float = eqx.field(static=True, default=1e-5)
 
     @classmethod
-    def fit(cls, samples: Float[Array, "N C ..."], eps: float = 1e-5) -> GaussianNormaliser:
+    def fit(cls, samples: Float[ArrayLike, "N C ..."], eps: float = 1e-5) -> GaussianNormaliser:
         """Statistics of a batch of samples ``(N, C, *grid)``."""
         samples = jnp.asarray(samples)
         if samples.ndim < 2 or samples.shape[0] < 2:
@@ -71,7 +73,7 @@ class NormalisedOperator(eqx.Module):
     and metrics compare with the raw data, as in the FNO reference training.
     """
 
-    operator: eqx.Module
+    operator: Callable[[Array], Array]
     input_normaliser: GaussianNormaliser
     output_normaliser: GaussianNormaliser
 

@@ -401,15 +401,15 @@ def read_fno_navier_stokes(path: str | os.PathLike, *, n: int | None = None) -> 
                 f"({shape[0]}, {size}, {size}, T) to match 'a' {shape}, got {mat.shape('u')}"
             )
         n_times = u_shape[3]
-        times = None
+        times: list[float] | None = None
         if "t" in mat.names():
-            times = mat.read("t").ravel()
-            if times.size != n_times:
+            stored = mat.read("t").ravel()
+            if stored.size != n_times:
                 raise ValueError(
                     f"{mat.path}: 't' should hold the T = {n_times} times of 'u', "
-                    f"got {times.size} values (MATLAB size {mat.shape('t')})"
+                    f"got {stored.size} values (MATLAB size {mat.shape('t')})"
                 )
-            times = [float(value) for value in times]
+            times = [float(value) for value in stored]
         count = _sample_count(n, shape[0], mat.path)
         w0 = mat.read("a", (slice(0, count),))
         w = mat.read("u", (slice(0, count),)).reshape(count, size, size, n_times)

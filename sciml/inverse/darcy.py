@@ -25,11 +25,13 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from sciml.fields import neumann_grf_spectrum
 from sciml.solvers.darcy import solve_darcy
@@ -82,7 +84,7 @@ class SmoothThreshold(eqx.Module):
 
     @property
     def latent_shape(self) -> tuple[int, int]:
-        return tuple(self.std.shape)
+        return self.std.shape[0], self.std.shape[1]
 
     def field(self, latent: Float[Array, "m m"]) -> Float[Array, "s s"]:
         """The Gaussian random field ``g(z)`` at the nodes."""
@@ -125,13 +127,19 @@ class Surrogate(eqx.Module):
     The model runs in float32 (its weights' dtype); its output takes the input's dtype.
     """
 
-    model: eqx.Module
+    model: Callable[[Array], Array]
 
     def __call__(self, x: Float[Array, "*grid"]) -> Float[Array, "*grid"]:
         return self.model(x[None].astype(jnp.float32))[0].astype(x.dtype)
 
 
-def classification_accuracy(estimate, truth, *, a_low: float = 4.0, a_high: float = 12.0) -> float:
+def classification_accuracy(
+    estimate: Float[ArrayLike, "s s"],
+    truth: Float[ArrayLike, "s s"],
+    *,
+    a_low: float = 4.0,
+    a_high: float = 12.0,
+) -> float:
     """The fraction of nodes on the right side of the midpoint ``(a_low + a_high) / 2``."""
     estimate, truth = np.asarray(estimate), np.asarray(truth)
     if estimate.shape != truth.shape:

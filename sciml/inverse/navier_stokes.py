@@ -18,11 +18,13 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from sciml.solvers.navier_stokes import fno_forcing, make_stepper, rollout
+from sciml.solvers.navier_stokes import Stepper, fno_forcing, make_stepper, rollout
 
 __all__ = ["NavierStokesSolver", "TrajectorySurrogate"]
 
@@ -30,7 +32,7 @@ __all__ = ["NavierStokesSolver", "TrajectorySurrogate"]
 class NavierStokesSolver(eqx.Module):
     """``w0: (s, s) -> w(T): (s, s)``, ETDRK4 with a fixed step dividing 1."""
 
-    stepper: eqx.Module
+    stepper: Stepper
     steps_per_unit_time: int = eqx.field(static=True)
     t_final: int = eqx.field(static=True)
 
@@ -55,7 +57,7 @@ class NavierStokesSolver(eqx.Module):
 class TrajectorySurrogate(eqx.Module):
     """A trained operator ``(1, s, s) -> (T, s, s)`` used as ``w0 -> w(T)`` (its last frame)."""
 
-    model: eqx.Module
+    model: Callable[[Array], Array]
 
     def __call__(self, w0: Float[Array, "s s"]) -> Float[Array, "s s"]:
         return self.model(w0[None].astype(jnp.float32))[-1].astype(w0.dtype)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import equinox as eqx
 import jax
@@ -69,7 +69,11 @@ def uniform_sensors(
         ``(n_sensors, d)`` integer node indices, in row-major order.
     """
     grid_shape = tuple(int(n) for n in grid_shape)
-    counts = (per_axis,) * len(grid_shape) if np.ndim(per_axis) == 0 else tuple(per_axis)
+    counts = (
+        (cast(int, per_axis),) * len(grid_shape)
+        if np.ndim(per_axis) == 0
+        else tuple(cast(Sequence[int], per_axis))
+    )
     if len(counts) != len(grid_shape):
         raise ValueError(
             f"uniform_sensors expects one count per axis of the grid {grid_shape}; got {counts}"
@@ -90,7 +94,7 @@ def uniform_sensors(
     return np.stack([axis.ravel() for axis in mesh], axis=-1)
 
 
-def check_sensors(sensors: ArrayLike, grid_shape: Sequence[int]) -> np.ndarray:
+def check_sensors(sensors: ArrayLike, grid_shape: Sequence[int]) -> Int[np.ndarray, "n d"]:
     """Return ``sensors`` as ``(n, d)`` integers, or raise if any lies off the grid.
 
     Raises:
@@ -126,7 +130,9 @@ def observe(field: Float[Array, "*grid"], sensors: Int[ArrayLike, "n d"]) -> Flo
     return field[tuple(sensors[:, axis] for axis in range(sensors.shape[1]))]
 
 
-def check_observations(observations: ArrayLike, sensors: np.ndarray, name: str = "observations"):
+def check_observations(
+    observations: ArrayLike, sensors: np.ndarray, name: str = "observations"
+) -> Float[Array, " n"]:
     """Return ``observations`` as an array, or raise for a wrong shape or a non-finite value.
 
     Raises:
@@ -199,18 +205,18 @@ class Posterior(eqx.Module):
         self.noise_std = jnp.asarray(float(noise_std))
         self.prior_weight = float(prior_weight)
 
-    def predict(self, latent: Array) -> Float[Array, " n"]:
+    def predict(self, latent: Float[Array, "*latent"]) -> Float[Array, " n"]:
         """``O(G(T(z)))``: the state at the sensors."""
         return observe(self.forward(self.parameterisation(latent)), self.sensors)
 
-    def misfit(self, latent: Array) -> Float[Array, ""]:
+    def misfit(self, latent: Float[Array, "*latent"]) -> Float[Array, ""]:
         observations = self.observations.astype(latent.dtype)
         return misfit(self.predict(latent), observations, self.noise_std.astype(latent.dtype))
 
-    def prior(self, latent: Array) -> Float[Array, ""]:
+    def prior(self, latent: Float[Array, "*latent"]) -> Float[Array, ""]:
         return self.prior_weight * gaussian_prior(latent)
 
-    def __call__(self, latent: Array) -> Float[Array, ""]:
+    def __call__(self, latent: Float[Array, "*latent"]) -> Float[Array, ""]:
         return self.misfit(latent) + self.prior(latent)
 
 
@@ -281,7 +287,7 @@ def _prior_term(objective, latent):
 
 def recover(
     objective: Callable[[Array], Array],
-    initial: ArrayLike,
+    initial: Float[ArrayLike, "*latent"],
     *,
     optimizer: str | optax.GradientTransformation = "lbfgs",
     steps: int = 200,

@@ -196,7 +196,8 @@ class ConvTranspose(eqx.Module):
         # (phase_1, .., phase_d, O, m_1, .., m_d) -> (O, m_1, phase_1, .., m_d, phase_d)
         order = [d] + [axis for i in range(d) for axis in (d + 1 + i, i)]
         out = out.transpose(order).reshape(self.weight.shape[0], *(2 * m for m in coarse))
-        return out[(slice(None), *(slice(0, n) for n in fine))]
+        crop = (slice(None), *(slice(0, n) for n in fine))
+        return out[crop]
 
 
 def _phase_kernel(weight: Array) -> tuple[Array, tuple[tuple[int, int], ...]]:
@@ -213,16 +214,16 @@ def _phase_kernel(weight: Array) -> tuple[Array, tuple[tuple[int, int], ...]]:
     k = weight.shape[2:]
     selections, offsets = [], []
     for size in k:
-        taps = [
+        placed = [
             (phase, t, (phase + t - size // 2) // 2)
             for phase in (0, 1)
             for t in range(size)
             if (phase + t - size // 2) % 2 == 0
         ]
-        lo = min(o for _, _, o in taps)
-        hi = max(o for _, _, o in taps)
+        lo = min(o for _, _, o in placed)
+        hi = max(o for _, _, o in placed)
         select = [[[0.0] * size for _ in range(hi - lo + 1)] for _ in (0, 1)]
-        for phase, t, o in taps:
+        for phase, t, o in placed:
             select[phase][o - lo][t] = 1.0
         selections.append(jnp.asarray(select, weight.dtype))
         offsets.append((lo, hi))

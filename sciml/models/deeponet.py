@@ -60,7 +60,9 @@ __all__ = [
 BRANCHES = ("mlp", "stacked", "conv")
 
 
-def grid_points(grid: Sequence[int], periodic: bool = False, dtype=jnp.float32) -> Array:
+def grid_points(
+    grid: Sequence[int], periodic: bool = False, dtype=jnp.float32
+) -> Float[Array, "P d"]:
     """The nodes of a grid on the unit cube as points ``(prod(grid), d)``, C order.
 
     A periodic axis of ``n`` nodes holds ``j / n`` (the endpoint is the first node
@@ -102,7 +104,7 @@ class MLPBranch(eqx.Module):
     def __init__(self, n_sensors, n_out, width, depth, activation, *, key, dtype=jnp.float32):
         self.net = _mlp(n_sensors, n_out, width, depth, activation, key, dtype)
 
-    def __call__(self, a: Array) -> Array:
+    def __call__(self, a: Float[Array, "in *grid"]) -> Float[Array, " n_out"]:
         return self.net(a.reshape(-1))
 
 
@@ -123,7 +125,7 @@ class StackedBranch(eqx.Module):
 
         self.nets = make(keys)
 
-    def __call__(self, a: Array) -> Array:
+    def __call__(self, a: Float[Array, "in *grid"]) -> Float[Array, " n_out"]:
         flat = a.reshape(-1)
 
         @eqx.filter_vmap(in_axes=(eqx.if_array(0), None))
@@ -174,7 +176,7 @@ class ConvBranch(eqx.Module):
         )
         self.activation = activation
 
-    def __call__(self, a: Array) -> Array:
+    def __call__(self, a: Float[Array, "in *grid"]) -> Float[Array, " n_out"]:
         h = a
         for conv in self.convs:
             h = self.activation(conv(h))
@@ -197,7 +199,9 @@ class PODBasis(eqx.Module):
     singular_values: Float[Array, " p"]
 
     @classmethod
-    def fit(cls, outputs: Float[Array, "N C *grid"], n_modes: int) -> PODBasis:
+    def fit(
+        cls, outputs: Float[Array, "N C *grid"] | Float[np.ndarray, "N C *grid"], n_modes: int
+    ) -> PODBasis:
         """The POD of ``outputs: (N, C, *grid)`` (computed in float64 with NumPy)."""
         outputs = np.asarray(outputs)
         if outputs.ndim < 3 or outputs.shape[0] < 2:
@@ -287,17 +291,20 @@ class DeepONet(eqx.Module):
     ``periodic``). Channel ``c`` of the output is ``sum_k b_{c,k}(a) t_{c,k}(y) + b0_c``.
 
     Args:
-        in_channels, out_channels: channels of the input and output functions.
+        in_channels: channels of the input function.
+        out_channels: channels of the output function.
         grid: the input grid, which is also the default output grid; the branch reads
             the input at its nodes.
         n_basis: ``p``, the basis functions per output channel.
         branch: ``"mlp"`` (unstacked), ``"stacked"`` or ``"conv"`` (2-D).
-        branch_width, branch_depth: hidden width and number of hidden layers of the MLP
-            branch (or of each stacked branch); the conv branch's MLP has one hidden
-            layer of ``branch_width``.
+        branch_width: hidden width of the MLP branch (or of each stacked branch); the
+            conv branch's MLP has one hidden layer of this width.
+        branch_depth: number of hidden layers of the MLP branch (or of each stacked
+            branch).
         conv_channels: channels of the conv branch's stride-2 convolutions.
-        trunk_width, trunk_depth: hidden width and layers of the trunk; the trunk's
-            output is activated too (as in DeepXDE).
+        trunk_width: hidden width of the trunk; the trunk's output is activated too
+            (as in DeepXDE).
+        trunk_depth: number of hidden layers of the trunk.
         fourier_features: ``J``: the trunk reads ``sin(pi j y_i), cos(pi j y_i)``,
             ``j = 1..J``, beside ``y`` (0: the coordinates alone).
         periodic: the grid is periodic (nodes ``j / n``) rather than bounded.
@@ -306,7 +313,7 @@ class DeepONet(eqx.Module):
         dtype: floating dtype of the parameters.
     """
 
-    branch: eqx.Module
+    branch: MLPBranch | StackedBranch | ConvBranch
     trunk: eqx.nn.MLP
     bias: Float[Array, " out"]
     in_channels: int = eqx.field(static=True)
@@ -416,11 +423,17 @@ class PODDeepONet(eqx.Module):
         train_outputs: ``(N, C_out, *grid)`` training outputs to take the POD of; their
             grid is the model's grid.
         n_basis: number of POD modes ``p`` (over all channels together).
-        branch, branch_width, branch_depth, conv_channels, periodic, activation,
-        key, dtype: as for :class:`DeepONet`.
+        branch: ``"mlp"``, ``"stacked"`` or ``"conv"``, as for :class:`DeepONet`.
+        branch_width: hidden width of the branch, as for :class:`DeepONet`.
+        branch_depth: hidden layers of the branch, as for :class:`DeepONet`.
+        conv_channels: channels of the conv branch, as for :class:`DeepONet`.
+        periodic: the grid is periodic, as for :class:`DeepONet`.
+        activation: nonlinearity of the branch.
+        key: random key.
+        dtype: floating dtype of the parameters.
     """
 
-    branch: eqx.Module
+    branch: MLPBranch | StackedBranch | ConvBranch
     pod: PODBasis
     in_channels: int = eqx.field(static=True)
     out_channels: int = eqx.field(static=True)

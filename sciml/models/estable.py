@@ -52,6 +52,7 @@ References:
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import equinox as eqx
 import jax
@@ -188,7 +189,9 @@ class EStableNet(eqx.Module):
         if not (math.isfinite(offset) and offset > 0):
             raise ValueError(f"EStableNet expects a finite offset C_0 > 0, got {offset!r}")
         self.length = (
-            tuple(float(v) for v in length) if np.ndim(length) else (float(length),) * ndim
+            tuple(float(v) for v in cast(Sequence[float], length))
+            if np.ndim(length)
+            else (float(cast(float, length)),) * ndim
         )
         if not 1 <= len(self.length) <= 3:
             raise ValueError(f"EStableNet works in 1 to 3 dimensions, got {len(self.length)}")
@@ -227,8 +230,10 @@ class EStableNet(eqx.Module):
         return math.prod(side / n for side, n in zip(self.length, shape))
 
     def _linear_symbol(self, k2: Array) -> Array:
-        coefficient = self.eps**2 if self.energy == "double-well" else None
-        if coefficient is None:
+        coefficient: float | Array
+        if self.energy == "double-well":
+            coefficient = self.eps**2
+        else:
             coefficient = jax.nn.softplus(self.linear_raw)
         return coefficient * k2
 
@@ -301,7 +306,9 @@ class EStableNet(eqx.Module):
 
     def trajectory(
         self, phi0: Float[Array, " 1 *grid"], r0: Float[Array, ""] | None = None
-    ) -> tuple[Float[Array, " blocks_plus_1 *grid"], Float[Array, " blocks_plus_1"], Array]:
+    ) -> tuple[
+        Float[Array, " blocks_plus_1 *grid"], Float[Array, " blocks_plus_1"], Float[Array, ""]
+    ]:
         """Every block's state and modified energy.
 
         Args:
@@ -342,7 +349,8 @@ class EStableNet(eqx.Module):
             ``(frames, energies)``: ``(n_applications * n_frames, *grid)`` frames and the
             modified energy after every block, the input's first.
         """
-        frames, energies = [], []
+        frames: list[Array] = []
+        energies: list[Array] = []
         phi, r = phi0, None
         for _ in range(n_applications):
             states, block_energies, r = self.trajectory(phi, r)

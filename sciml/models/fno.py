@@ -397,7 +397,8 @@ class FNO(eqx.Module):
             v = self.activation(layer(v))
         v = last(v)
         if any(self.padding):
-            v = v[(slice(None), *(slice(0, n) for n in grid))]
+            crop = (slice(None), *(slice(0, n) for n in grid))
+            v = v[crop]
         v = self.activation(self.projection_hidden(v))
         return self.projection_out(v)
 
@@ -418,8 +419,11 @@ class RecurrentFNO(eqx.Module):
         n_out: frames predicted.
         modes: Fourier modes per spatial axis, e.g. ``(12, 12)``.
         width: channels of the Fourier layers (20 in the paper).
-        n_layers, projection_channels, padding, positional_embedding, activation:
-            as for :class:`FNO`.
+        n_layers: number of Fourier layers, as for :class:`FNO`.
+        projection_channels: hidden channels of the projection, as for :class:`FNO`.
+        padding: zero points appended to each spatial axis, as for :class:`FNO`.
+        positional_embedding: whether to append grid coordinates, as for :class:`FNO`.
+        activation: pointwise nonlinearity, as for :class:`FNO`.
         key: random key.
         dtype: floating dtype of the parameters.
     """
@@ -490,8 +494,11 @@ class SpaceTimeFNO(eqx.Module):
             ``(8, 8, 8)``.
         width: channels of the Fourier layers (20 in the paper).
         time_padding: zero points appended to the time axis.
-        n_layers, projection_channels, positional_embedding, activation: as for
+        n_layers: number of Fourier layers, as for :class:`FNO`.
+        projection_channels: hidden channels of the projection, as for :class:`FNO`.
+        positional_embedding: whether to append the coordinates ``(x, y, t)``, as for
             :class:`FNO`.
+        activation: pointwise nonlinearity, as for :class:`FNO`.
         key: random key.
         dtype: floating dtype of the parameters.
     """

@@ -117,9 +117,12 @@ class Smoother(eqx.Module):
         )
         self.smoother = Conv(c_f, c_u, 3, dims, padding=padding, key=s_key, dtype=dtype)
 
-    def __call__(self, u: Array | None, f: Array) -> Array:
+    def __call__(
+        self, u: Float[Array, " c_u *grid"] | None, f: Float[Array, " c_f *grid"]
+    ) -> Float[Array, " c_u *grid"]:
         if self.operator is None:
             return self.smoother(f)
+        assert u is not None, "only the first smoothing step may start from u = None"
         return u + self.smoother(f - self.operator(u))
 
 
@@ -184,17 +187,20 @@ class VCycle(eqx.Module):
 
     def __call__(self, f: Float[Array, " c_f *grid"]) -> Float[Array, " c_u *grid"]:
         shapes = level_shapes(f.shape[1:], self.levels, self.padding)
-        iterates = []
-        u = None
+        iterates: list[tuple[Array, Array]] = []
+        u: Array | None = None
         for level in range(self.levels):
             if level > 0:
+                assert u is not None
                 u, f = self.restrict_u[level - 1](u), self.restrict_f[level - 1](f)
             for step in self.pre[level]:
                 u = step(u, f)
+            assert u is not None  # set by the finest level's first step, then by restriction
             if level < self.levels - 1:
                 iterates.append((u, f))
         for step in self.post[-1]:
             u = step(u, f)
+        assert u is not None
         for level in range(self.levels - 2, -1, -1):
             fine_u, fine_f = iterates[level]
             u = fine_u + self.prolong[level](u, shapes[level])
@@ -256,7 +262,8 @@ class MgNO(eqx.Module):
     that the V-cycle fits (:func:`level_shapes`).
 
     Args:
-        in_channels, out_channels: channels of the input and output functions.
+        in_channels: channels of the input function.
+        out_channels: channels of the output function.
         grid: the grid the model is built for, ``(n,)`` or ``(n_1, n_2)``; it fixes the
             dimension and is checked against the levels here, at construction.
         channels: channels of ``u`` and of the right-hand side inside the layers (24 in

@@ -59,6 +59,7 @@ References:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import diffrax
 import equinox as eqx
@@ -173,7 +174,11 @@ class NeuralODE(eqx.Module):
 
     Args:
         vector_field: the module ``f(t, y)``.
-        solver, stepsize_controller, dt0, adjoint: the diffrax parts.
+        solver: the diffrax solver (default ``Tsit5``).
+        stepsize_controller: the diffrax step-size controller (default
+            ``PIDController(rtol=1e-3, atol=1e-6)``).
+        dt0: the initial or fixed step (``None``: an adaptive controller chooses).
+        adjoint: how gradients are computed (default ``RecursiveCheckpointAdjoint``).
         max_steps: the most steps one solve may take (also sizes the checkpoints of
             ``RecursiveCheckpointAdjoint``).
 
@@ -186,7 +191,7 @@ class NeuralODE(eqx.Module):
     solver: diffrax.AbstractSolver
     stepsize_controller: diffrax.AbstractStepSizeController
     adjoint: diffrax.AbstractAdjoint
-    dt0: float | Array | None
+    dt0: float | ArrayLike | None
     max_steps: int = eqx.field(static=True)
 
     def __init__(
@@ -279,7 +284,7 @@ class NeuralODE(eqx.Module):
         ``solution.evaluate(t)`` evaluates at any ``t`` in ``[t0, t1]`` (the solver's
         dense interpolant; not with ``BacksolveAdjoint``).
         """
-        y0 = jnp.asarray(y0) if not _is_traced(y0) else y0
+        y0 = jnp.asarray(y0) if not _is_traced(y0) else cast(Array, y0)
         self.check_state(y0)
         return diffrax.diffeqsolve(
             diffrax.ODETerm(_call_vector_field),
@@ -309,7 +314,7 @@ class NeuralODE(eqx.Module):
                 vector field does not map ``y0`` to an array of its shape.
         """
         ts = _as_times("NeuralODE", "ts", ts)
-        y0 = y0 if _is_traced(y0) else jnp.asarray(y0)
+        y0 = cast(Array, y0) if _is_traced(y0) else jnp.asarray(y0)
         if jnp.issubdtype(y0.dtype, jnp.floating):
             # Times in the state's dtype: float64 times would promote a float32 solve.
             ts = ts.astype(y0.dtype)
@@ -323,6 +328,7 @@ class NeuralODE(eqx.Module):
                 )
             t0 = jnp.asarray(t0, ts.dtype)
         solution = self.solve(y0, t0, ts[-1], saveat=diffrax.SaveAt(ts=ts))
+        assert solution.ys is not None  # SaveAt(ts=...) saves the states
         return solution.ys
 
 
@@ -444,11 +450,16 @@ class NeuralFlowOperator(eqx.Module):
     dynamics in the lifted (latent) space; :meth:`trajectory` evaluates it at any times.
 
     Args:
-        in_channels, out_channels: channels of the input and output functions.
+        in_channels: channels of the input function.
+        out_channels: channels of the output function at each time.
         vector_field: the latent vector field, from :func:`fourier_vector_field` or
             :func:`multigrid_vector_field`; its ``width`` is the latent width.
         times: the strictly increasing positive times ``__call__`` returns.
-        solver, stepsize_controller, dt0, adjoint, max_steps: as for :class:`NeuralODE`.
+        solver: the diffrax solver, as for :class:`NeuralODE`.
+        stepsize_controller: the diffrax step-size controller, as for :class:`NeuralODE`.
+        dt0: the initial or fixed step, as for :class:`NeuralODE`.
+        adjoint: how gradients are computed, as for :class:`NeuralODE`.
+        max_steps: the most steps one solve may take, as for :class:`NeuralODE`.
         projection_channels: hidden channels of the projection.
         positional_embedding: whether to append grid coordinates to the input.
         activation: the projection's nonlinearity.
@@ -524,7 +535,7 @@ class NeuralFlowOperator(eqx.Module):
 
     @property
     def vector_field(self) -> LayerVectorField:
-        return self.flow.vector_field
+        return cast(LayerVectorField, self.flow.vector_field)
 
     def check_input(self, shape: tuple[int, ...]) -> None:
         """A ``ValueError`` unless ``shape`` is one input ``(in_channels, *grid)`` on a
@@ -573,7 +584,7 @@ class OperatorVectorField(eqx.Module):
     flow is a semigroup in the physical state, as the PDE's is.
     """
 
-    operator: eqx.Module
+    operator: Callable[[Array], Array]
 
     def __call__(self, t, u: Float[Array, " C *grid"]) -> Float[Array, " C *grid"]:
         del t  # autonomous
@@ -590,7 +601,11 @@ class NeuralODEOperator(eqx.Module):
     Args:
         vector_field: ``f(t, u)``, e.g. an :class:`OperatorVectorField`.
         times: strictly increasing times ``> 0``; the input is at ``t = 0``.
-        solver, stepsize_controller, dt0, adjoint, max_steps: as for :class:`NeuralODE`.
+        solver: the diffrax solver, as for :class:`NeuralODE`.
+        stepsize_controller: the diffrax step-size controller, as for :class:`NeuralODE`.
+        dt0: the initial or fixed step, as for :class:`NeuralODE`.
+        adjoint: how gradients are computed, as for :class:`NeuralODE`.
+        max_steps: the most steps one solve may take, as for :class:`NeuralODE`.
 
     References:
         Chen et al., NeurIPS 2018; Li et al., ICLR 2021.

@@ -61,7 +61,7 @@ class DoubleConv(eqx.Module):
         )
         self.activation = activation
 
-    def __call__(self, x: Array) -> Array:
+    def __call__(self, x: Float[Array, " c_in *grid"]) -> Float[Array, " c_out *grid"]:
         return self.activation(self.second(self.activation(self.first(x))))
 
 
@@ -78,7 +78,8 @@ class UNet(eqx.Module):
     """U-Net ``a: (in_channels, *grid) -> u: (out_channels, *grid)``, 1-D or 2-D.
 
     Args:
-        in_channels, out_channels: channels of the input and output functions.
+        in_channels: channels of the input function.
+        out_channels: channels of the output function.
         grid: the grid the model is built for; it fixes the dimension and is checked
             against ``levels`` at construction (other grids are checked when called).
         channels: channels of the first level; level ``l`` has ``channels * 2**l``.

@@ -103,8 +103,10 @@ def _check_static_positive(name: str, caller: str, value, *, allow_zero: bool = 
             f"{caller} expects {name} to be a Python number (it fixes the step count and "
             f"is static under jit), got {type(value).__name__} {value!r}"
         )
-    if np.ndim(value) != 0:
-        raise ValueError(f"{caller} expects {name} to be a scalar, got shape {np.shape(value)}")
+    if np.asarray(value).ndim != 0:
+        raise ValueError(
+            f"{caller} expects {name} to be a scalar, got shape {np.asarray(value).shape}"
+        )
     value = float(value)
     ok = math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
     if not ok:

@@ -125,9 +125,9 @@ def _check_source_values(name: str, f: Array) -> Array:
 def _check_solver_options(name: str, rtol, maxiter) -> None:
     if isinstance(rtol, jax.core.Tracer) or isinstance(maxiter, jax.core.Tracer):
         raise ValueError(f"{name} expects rtol and maxiter to be Python numbers, not traced values")
-    if not (isinstance(rtol, numbers.Real) and 0 < rtol < 1):
+    if not (isinstance(rtol, numbers.Real) and 0 < float(rtol) < 1):
         raise ValueError(f"{name} expects 0 < rtol < 1; got rtol = {rtol!r}")
-    if maxiter is not None and not (isinstance(maxiter, numbers.Integral) and maxiter >= 1):
+    if maxiter is not None and not (isinstance(maxiter, numbers.Integral) and int(maxiter) >= 1):
         raise ValueError(f"{name} expects maxiter to be None or an integer >= 1; got {maxiter!r}")
 
 
@@ -166,7 +166,7 @@ def _interior_operator(a_x: Array, a_y: Array, v: Float[Array, "n n"]) -> Float[
     return _flux_divergence(a_x, a_y, jnp.pad(v, 1))
 
 
-def darcy_operator(a: ArrayLike, u: ArrayLike) -> Float[Array, "s s"]:
+def darcy_operator(a: Float[ArrayLike, "s s"], u: Float[ArrayLike, "s s"]) -> Float[Array, "s s"]:
     """The 5-point operator ``-div(a grad u)`` with face-averaged coefficients.
 
     The stencil is applied at every interior node using the values of ``u`` as given
@@ -186,7 +186,9 @@ def darcy_operator(a: ArrayLike, u: ArrayLike) -> Float[Array, "s s"]:
     return _operator_compiled(jnp.asarray(a, dtype), jnp.asarray(u, dtype))
 
 
-def darcy_residual(a: ArrayLike, f: ArrayLike, u: ArrayLike) -> Float[Array, "s s"]:
+def darcy_residual(
+    a: Float[ArrayLike, "s s"], f: Float[ArrayLike, "s s"] | float, u: Float[ArrayLike, "s s"]
+) -> Float[Array, "s s"]:
     """The residual ``f - A u`` at interior nodes, zero on the boundary.
 
     Args:
@@ -277,7 +279,9 @@ def _default_maxiter(a: Float[Array, "s s"], rtol: float) -> Int[Array, ""]:
     return jnp.minimum(jnp.ceil(bound), 2**30).astype(jnp.int32)
 
 
-def _pcg(a: Float[Array, "s s"], b: Float[Array, "n n"], rtol: float, maxiter: int | None):
+def _pcg(
+    a: Float[Array, "s s"], b: Float[Array, "n n"], rtol: float, maxiter: int | Array | None
+) -> tuple[Float[Array, "n n"], Int[Array, ""]]:
     """Preconditioned CG for ``A x = b`` on the interior unknowns, from ``x = 0``.
 
     Stops when ``||b - A x|| <= rtol ||b||`` (the recursively updated residual) or after
@@ -365,7 +369,11 @@ def _prepare(name: str, a, f, rtol, maxiter):
 
 
 def solve_darcy_with_info(
-    a: ArrayLike, f: ArrayLike, *, rtol: float = 1e-6, maxiter: int | None = None
+    a: Float[ArrayLike, "s s"],
+    f: Float[ArrayLike, "s s"] | float,
+    *,
+    rtol: float = 1e-6,
+    maxiter: int | None = None,
 ) -> tuple[Float[Array, "s s"], Int[Array, ""], Float[Array, ""]]:
     """Solve the Darcy problem and report how the linear solve went.
 
@@ -387,7 +395,11 @@ def solve_darcy_with_info(
 
 
 def solve_darcy(
-    a: ArrayLike, f: ArrayLike, *, rtol: float = 1e-6, maxiter: int | None = None
+    a: Float[ArrayLike, "s s"],
+    f: Float[ArrayLike, "s s"] | float,
+    *,
+    rtol: float = 1e-6,
+    maxiter: int | None = None,
 ) -> Float[Array, "s s"]:
     """Solve ``-div(a grad u) = f`` on the unit square with ``u = 0`` on the boundary.
 

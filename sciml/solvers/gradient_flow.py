@@ -64,14 +64,14 @@ import abc
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.sparse.linalg import cg
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Complex, Float
 
 __all__ = [
     "EQUATIONS",
@@ -94,12 +94,12 @@ LAPLACIANS = ("spectral", "central")
 SCHEMES = ("stabilised", "convex-splitting", "sav1", "sav2", "etd1")
 
 
-def double_well(phi: ArrayLike) -> Array:
+def double_well(phi: Float[Array, "*grid"]) -> Float[Array, "*grid"]:
     """``F(phi) = (phi^2 - 1)^2 / 4``, pointwise."""
     return (phi * phi - 1) ** 2 / 4
 
 
-def double_well_derivative(phi: ArrayLike) -> Array:
+def double_well_derivative(phi: Float[Array, "*grid"]) -> Float[Array, "*grid"]:
     """``f(phi) = F'(phi) = phi^3 - phi``, pointwise."""
     return phi * phi * phi - phi
 
@@ -174,14 +174,22 @@ class GradientFlow(eqx.Module):
             raise ValueError(
                 f"{name} expects laplacian to be one of {', '.join(LAPLACIANS)}, got {laplacian!r}"
             )
-        shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+        shape = (
+            (cast(int, shape),)
+            if isinstance(shape, numbers.Integral)
+            else tuple(cast(Sequence[int], shape))
+        )
         if not (1 <= len(shape) <= 3) or any(
             not isinstance(n, numbers.Integral) or n < 4 for n in shape
         ):
             raise ValueError(f"{name} expects a grid shape of 1 to 3 integers >= 4, got {shape!r}")
         if not jnp.issubdtype(dtype, jnp.floating):
             raise ValueError(f"{name} expects a real floating dtype, got {dtype!r}")
-        lengths = (length,) * len(shape) if np.ndim(length) == 0 else tuple(length)
+        lengths = (
+            (cast(float, length),) * len(shape)
+            if np.ndim(length) == 0
+            else tuple(cast(Sequence[float], length))
+        )
         if len(lengths) != len(shape):
             raise ValueError(
                 f"{name} expects one length for all axes or one per axis ({len(shape)}), got "
@@ -218,21 +226,25 @@ class GradientFlow(eqx.Module):
         """``h^d``, the weight of the discrete inner product ``<u, v> = h^d sum u v``."""
         return math.prod(side / n for side, n in zip(self.length, self.shape))
 
-    def fft(self, phi: Array) -> Array:
+    def fft(self, phi: Float[Array, "*grid"]) -> Complex[Array, "*spectrum"]:
         return jnp.fft.rfftn(phi)
 
-    def ifft(self, phi_hat: Array) -> Array:
+    def ifft(self, phi_hat: Complex[Array, "*spectrum"]) -> Float[Array, "*grid"]:
         return jnp.fft.irfftn(phi_hat, s=self.shape).astype(self.dtype)
 
-    def apply(self, symbol: Array, phi: Array) -> Array:
+    def apply(
+        self, symbol: Float[Array, "*spectrum"], phi: Float[Array, "*grid"]
+    ) -> Float[Array, "*grid"]:
         """The Fourier multiplier ``symbol`` applied to the real field ``phi``."""
         return self.ifft(symbol * self.fft(phi))
 
-    def inner(self, u: Array, v: Array) -> Array:
+    def inner(self, u: Float[Array, "*grid"], v: Float[Array, "*grid"]) -> Float[Array, ""]:
         """``<u, v> = h^d sum_j u_j v_j``."""
         return self.cell_volume * jnp.sum(u * v)
 
-    def check_state(self, phi, caller: str = "GradientFlow") -> Array:
+    def check_state(
+        self, phi: Float[ArrayLike, "*grid"], caller: str = "GradientFlow"
+    ) -> Float[Array, "*grid"]:
         """``phi`` as an array of the grid's shape and dtype, or a ValueError."""
         phi = jnp.asarray(phi)
         if phi.shape != self.shape:
@@ -251,7 +263,7 @@ class GradientFlow(eqx.Module):
                 raise ValueError(f"{caller} expects a finite phi; got {n_bad} NaN or inf values")
         return phi
 
-    def bulk_energy(self, phi: Array) -> Array:
+    def bulk_energy(self, phi: Float[Array, "*grid"]) -> Float[Array, ""]:
         """``<F(phi), 1> = h^d sum_j F(phi_j)`` (>= 0)."""
         return self.cell_volume * jnp.sum(double_well(phi))
 

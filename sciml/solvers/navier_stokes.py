@@ -202,7 +202,9 @@ def fno_forcing(s: int, dtype=jnp.float32) -> Float[Array, "s s"]:
     return jnp.asarray(0.1 * (np.sin(phase) + np.cos(phase)), dtype=dtype)
 
 
-def velocity_from_vorticity(w: Float[ArrayLike, "s s"]) -> tuple[Array, Array]:
+def velocity_from_vorticity(
+    w: Float[ArrayLike, "s s"],
+) -> tuple[Float[Array, "s s"], Float[Array, "s s"]]:
     """The divergence-free velocity of a vorticity field: ``u = psi_y``, ``v = -psi_x``.
 
     ``psi`` solves ``-Laplacian psi = w`` with zero mean (the mean of ``w`` carries no
@@ -235,7 +237,8 @@ def divergence(u: Float[ArrayLike, "s s"], v: Float[ArrayLike, "s s"]) -> Float[
     """Spectral divergence ``u_x + v_y`` of a periodic velocity field on the unit torus.
 
     Args:
-        u, v: ``(s, s)`` components along array axes 0 (``x``) and 1 (``y``).
+        u: ``(s, s)`` component along array axis 0 (``x``).
+        v: ``(s, s)`` component along array axis 1 (``y``).
 
     Returns:
         ``(s, s)`` divergence.
@@ -251,7 +254,8 @@ def vorticity_from_velocity(
     """Spectral curl ``v_x - u_y`` of a periodic velocity field on the unit torus.
 
     Args:
-        u, v: ``(s, s)`` components along array axes 0 (``x``) and 1 (``y``).
+        u: ``(s, s)`` component along array axis 0 (``x``).
+        v: ``(s, s)`` component along array axis 1 (``y``).
 
     Returns:
         ``(s, s)`` vorticity.
@@ -587,7 +591,7 @@ def make_stepper(
     *,
     nu: float,
     scheme: str = "fast",
-    forcing=None,
+    forcing: Float[ArrayLike, "s s"] | None = None,
     dt: float | None = None,
     record_every: float = 1.0,
     speed: float | None = None,

@@ -302,7 +302,11 @@ def load_checkpoint(
         model=model,
         opt_state=opt_state,
         config=config,
-        key=None if key is None else jax.random.wrap_key_data(np.asarray(key, np.uint32)),
+        key=(
+            None
+            if key is None
+            else jax.random.wrap_key_data(jnp.asarray(np.asarray(key, np.uint32)))
+        ),
         history={name: list(values) for name, values in train["history"].items()},
         metadata=stored.metadata,
         steps_per_epoch=train["steps_per_epoch"],

@@ -187,6 +187,7 @@ def compiled_epoch(
 def _compiled_epoch(static, config, steps_per_epoch, schedule_steps, mesh):
     schedule = make_schedule(config, steps_per_epoch, schedule_steps)
     optimizer = make_optimizer(config, schedule)
+    loss: Callable[[Array, Array], Array]
     if config.loss == "h1":
         loss = functools.partial(relative_h1, length=config.domain_length)
     else:

@@ -233,7 +233,8 @@ class _Run:
         train = tuple(put_sharded(_padded(x, batch_devices(mesh)), mesh) for x in train)
         if test is not None:
             batch = _round_up(config.eval_batch_size or config.batch_size, batch_devices(mesh))
-            test = tuple(put_sharded(x, mesh, axis=1) for x in _batched(*test, batch))
+            inputs, outputs = test
+            test = tuple(put_sharded(x, mesh, axis=1) for x in _batched(inputs, outputs, batch))
         while self.epoch < config.epochs:
             record = self._train_epoch(train, n_train, test, writer)
             for name, value in record.items():

@@ -12,6 +12,7 @@ References:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import jax.numpy as jnp
 import numpy as np
@@ -35,7 +36,9 @@ def _lp_norm(x: Array, p: float) -> Array:
     return _safe_root(jnp.sum(magnitude**p), p)
 
 
-def relative_lp(pred: Array, target: Array, p: float = 2) -> Array:
+def relative_lp(
+    pred: Float[Array, "*shape"], target: Float[Array, "*shape"], p: float = 2
+) -> Float[Array, ""]:
     """Relative Lp error of one sample over all its axes.
 
     ``||pred - target||_p / ||target||_p`` with ``||x||_p = (sum_i |x_i|^p)^(1/p)``
@@ -59,7 +62,7 @@ def relative_lp(pred: Array, target: Array, p: float = 2) -> Array:
     return _lp_norm(pred - target, p) / _lp_norm(target, p)
 
 
-def relative_l2(pred: Array, target: Array) -> Array:
+def relative_l2(pred: Float[Array, "*shape"], target: Float[Array, "*shape"]) -> Float[Array, ""]:
     """Relative L2 error ``||pred - target||_2 / ||target||_2`` of one sample.
 
     The default training loss and test metric of the FNO benchmarks; see
@@ -69,10 +72,10 @@ def relative_l2(pred: Array, target: Array) -> Array:
 
 
 def relative_h1(
-    pred: Float[Array, "C ..."],
-    target: Float[Array, "C ..."],
+    pred: Float[Array, " C *grid"],
+    target: Float[Array, " C *grid"],
     length: float | Sequence[float] = 1.0,
-) -> Array:
+) -> Float[Array, ""]:
     """Relative H1 (Sobolev) error of one sample ``(C, *grid)``, computed in Fourier space.
 
     With ``û`` the discrete Fourier transform over the spatial axes (every axis after
@@ -106,7 +109,11 @@ def relative_h1(
             f"relative_h1 expects one sample (C, *grid) with at least one spatial axis, "
             f"got shape {pred.shape}"
         )
-    lengths = (length,) * len(grid) if np.ndim(length) == 0 else tuple(length)
+    lengths = (
+        (cast(float, length),) * len(grid)
+        if np.ndim(length) == 0
+        else tuple(cast(Sequence[float], length))
+    )
     if len(lengths) != len(grid):
         raise ValueError(
             f"relative_h1 expects one length or one per spatial axis ({len(grid)}), got {length}"
