@@ -86,9 +86,22 @@ def main(argv=None) -> None:
         times[path.stem] = round(seconds, 1)
         print(f"{path.stem}: {seconds:.1f} s at size {args.size}", flush=True)
     if args.out:
+        import subprocess
+
+        import jax
+
+        revision = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=NOTEBOOKS.parent,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         record = {
             "size": args.size,
             "seconds": times,
+            "git_revision": revision or None,
+            "jax": jax.__version__,
+            "python": platform.python_version(),
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
             "load_average": os.getloadavg(),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
