@@ -156,10 +156,12 @@ class _Runner:
 
     Attributes:
         get_preset: ``(task, model, preset name) -> preset``; raises ``ValueError``.
-        run: ``(preset, out, cache, progress, resume) -> record``.
+        run: ``(preset, out, *, cache, progress[, resume]) -> record``; ``resume`` is
+            passed only to resumable families.
         summary_rows: ``record -> [(name, value)]``, printed after the run.
         writes: the files the run leaves in its folder, for the closing line.
-        resumable: whether ``--resume`` can continue a run of this family.
+        resumable: whether ``--resume`` can continue a run of this family (its ``run``
+            takes ``resume=``).
         label: the kind of run, in the error for ``--resume``.
     """
 
@@ -179,9 +181,7 @@ def _runner(task: str) -> _Runner:
 
         return _Runner(
             gf.get_gradient_flow_preset,
-            lambda preset, out, cache, progress, resume: gf.run_gradient_flow(
-                preset, out, cache=cache, progress=progress
-            ),
+            gf.run_gradient_flow,
             gf.summary_rows,
             "results.json, results.md, fields.png, energy.png, checkpoint/",
             False,
@@ -193,9 +193,7 @@ def _runner(task: str) -> _Runner:
 
         return _Runner(
             node.get_trajectory_preset,
-            lambda preset, out, cache, progress, resume: node.run_trajectory(
-                preset, out, cache=cache, progress=progress
-            ),
+            node.run_trajectory,
             node.summary_rows,
             "results.json, results.md, error.png, trajectory.png, checkpoint/",
             False,
@@ -206,9 +204,7 @@ def _runner(task: str) -> _Runner:
 
     return _Runner(
         get_preset,
-        lambda preset, out, cache, progress, resume: experiment.run_preset(
-            preset, out, cache=cache, progress=progress, resume=resume
-        ),
+        experiment.run_preset,
         experiment.summary_rows,
         "results.json, results.md, prediction.png, checkpoint/",
         True,
@@ -240,7 +236,8 @@ def _train(args) -> int:
         return _error("--resume needs --out, the folder of the run to continue")
     out = args.out or _fresh_folder(Path("runs") / f"{args.task}-{args.model}-{args.preset}")
     try:
-        record = runner.run(preset, out, args.cache, not args.no_progress, args.resume)
+        options = {"resume": args.resume} if runner.resumable else {}
+        record = runner.run(preset, out, cache=args.cache, progress=not args.no_progress, **options)
     except (ValueError, FileNotFoundError) as error:
         return _error(str(error))
     print(_table(runner.summary_rows(record)))
