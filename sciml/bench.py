@@ -321,10 +321,12 @@ def super_resolution(preset, model, *, cache=None, batch_size: int = 10) -> dict
     from sciml.data.cache import load_or_generate
     from sciml.experiment import evaluate, training_arrays
 
-    results = {}
-    generate = _test_generator(preset.task) if super_resolution_configs(preset) else None
-    for config in super_resolution_configs(preset):
-        assert generate is not None
+    results: dict[str, float] = {}
+    configs = super_resolution_configs(preset)
+    if not configs:
+        return results
+    generate = _test_generator(preset.task)
+    for config in configs:
         splits, _ = load_or_generate(
             f"{preset.task}-test",
             config.to_dict(),
