@@ -14,7 +14,7 @@ may be traced.
 
 import operator
 from collections.abc import Sequence
-from typing import cast
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -49,11 +49,19 @@ def _check_shape(shape: Sequence[int]) -> tuple[int, ...]:
     return tuple(operator.index(n) for n in shape)
 
 
+def each_axis(value: Any, ndim: int) -> tuple:
+    """``value`` once per axis: a scalar repeated ``ndim`` times, a sequence as a tuple.
+
+    The length of a sequence is left to the caller to check, in its own words.
+    """
+    if not isinstance(value, Sequence) and jnp.ndim(value) == 0:
+        return (value,) * ndim
+    return tuple(value)
+
+
 def _per_axis_lengths(length: float | Sequence[float], ndim: int) -> tuple:
     """``length`` as one value per axis; a scalar is shared by all axes."""
-    if not isinstance(length, Sequence) and jnp.ndim(length) == 0:
-        return (length,) * ndim
-    lengths = tuple(cast(Sequence[float], length))
+    lengths = each_axis(length, ndim)
     if len(lengths) != ndim or any(jnp.ndim(value) != 0 for value in lengths):
         raise ValueError(
             f"length must be a scalar or have one scalar per axis ({ndim}), got {length!r}"

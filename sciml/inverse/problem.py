@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -34,6 +34,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from jaxtyping import Array, ArrayLike, Float, Int
+
+from sciml.spectral import each_axis
 
 __all__ = [
     "Posterior",
@@ -69,11 +71,7 @@ def uniform_sensors(
         ``(n_sensors, d)`` integer node indices, in row-major order.
     """
     grid_shape = tuple(int(n) for n in grid_shape)
-    counts = (
-        (cast(int, per_axis),) * len(grid_shape)
-        if np.ndim(per_axis) == 0
-        else tuple(cast(Sequence[int], per_axis))
-    )
+    counts = each_axis(per_axis, len(grid_shape))
     if len(counts) != len(grid_shape):
         raise ValueError(
             f"uniform_sensors expects one count per axis of the grid {grid_shape}; got {counts}"

@@ -52,13 +52,14 @@ References:
 
 import math
 from collections.abc import Sequence
-from typing import cast
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
+
+from sciml.spectral import each_axis
 
 __all__ = ["EStableNet", "LearnedBulkEnergy"]
 
@@ -188,11 +189,7 @@ class EStableNet(eqx.Module):
                 raise ValueError(f"EStableNet expects a finite {name} > 0, got {value!r}")
         if not (math.isfinite(offset) and offset > 0):
             raise ValueError(f"EStableNet expects a finite offset C_0 > 0, got {offset!r}")
-        self.length = (
-            tuple(float(v) for v in cast(Sequence[float], length))
-            if np.ndim(length)
-            else (float(cast(float, length)),) * ndim
-        )
+        self.length = tuple(float(v) for v in each_axis(length, ndim))
         if not 1 <= len(self.length) <= 3:
             raise ValueError(f"EStableNet works in 1 to 3 dimensions, got {len(self.length)}")
         self.equation = equation

@@ -73,6 +73,8 @@ import numpy as np
 from jax.scipy.sparse.linalg import cg
 from jaxtyping import Array, ArrayLike, Complex, Float
 
+from sciml.spectral import each_axis
+
 __all__ = [
     "EQUATIONS",
     "SCHEMES",
@@ -185,11 +187,7 @@ class GradientFlow(eqx.Module):
             raise ValueError(f"{name} expects a grid shape of 1 to 3 integers >= 4, got {shape!r}")
         if not jnp.issubdtype(dtype, jnp.floating):
             raise ValueError(f"{name} expects a real floating dtype, got {dtype!r}")
-        lengths = (
-            (cast(float, length),) * len(shape)
-            if np.ndim(length) == 0
-            else tuple(cast(Sequence[float], length))
-        )
+        lengths = each_axis(length, len(shape))
         if len(lengths) != len(shape):
             raise ValueError(
                 f"{name} expects one length for all axes or one per axis ({len(shape)}), got "

@@ -12,11 +12,12 @@ References:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
+
+from sciml.spectral import each_axis
 
 
 def _safe_root(total: Array, p: float) -> Array:
@@ -109,11 +110,7 @@ def relative_h1(
             f"relative_h1 expects one sample (C, *grid) with at least one spatial axis, "
             f"got shape {pred.shape}"
         )
-    lengths = (
-        (cast(float, length),) * len(grid)
-        if np.ndim(length) == 0
-        else tuple(cast(Sequence[float], length))
-    )
+    lengths = each_axis(length, len(grid))
     if len(lengths) != len(grid):
         raise ValueError(
             f"relative_h1 expects one length or one per spatial axis ({len(grid)}), got {length}"
