@@ -30,6 +30,7 @@ from sciml.models import (
     FNO,
     DeepONet,
     MgNO,
+    PODBasis,
     PODDeepONet,
     RecurrentFNO,
     SpaceTimeFNO,
@@ -45,7 +46,14 @@ from sciml.train import fit, latest_epoch, relative_l2
 PERIODIC_TASKS = ("burgers", "navier-stokes")
 
 
-def build_model(preset: Preset, input_shape: tuple[int, ...], targets, *, key: jax.Array):
+def build_model(
+    preset: Preset,
+    input_shape: tuple[int, ...],
+    targets,
+    *,
+    key: jax.Array,
+    from_data: bool = True,
+):
     """The network named by the preset's model config, for the task's data.
 
     ``fno`` is an :class:`~sciml.models.FNO` for a map between fields, or, when the
@@ -62,6 +70,9 @@ def build_model(preset: Preset, input_shape: tuple[int, ...], targets, *, key: j
             (normalised, if the preset normalises): their channels size the network, and
             POD-DeepONet takes its modes from them.
         key: random key.
+        from_data: False to rebuild a trained network for its checkpoint: parts fitted
+            to data (POD-DeepONet's basis) are made empty, of the right shapes, and
+            ``targets`` gives only the channels.
     """
     options = dict(preset.model_config.options)
     name = preset.model_config.name
@@ -83,7 +94,12 @@ def build_model(preset: Preset, input_shape: tuple[int, ...], targets, *, key: j
     if name == "deeponet":
         return DeepONet(in_channels, out_channels, grid, periodic=periodic, key=key, **options)
     if name == "pod-deeponet":
-        return PODDeepONet(in_channels, targets, periodic=periodic, key=key, **options)
+        n_basis = options.pop("n_basis", 64)
+        if from_data:
+            pod = PODBasis.fit(targets, n_basis)
+        else:
+            pod = PODBasis.empty(n_basis, out_channels, grid)
+        return PODDeepONet(in_channels, pod, periodic=periodic, key=key, **options)
     if name == "mgno":
         return MgNO(in_channels, out_channels, grid, key=key, **options)
     if name == "unet":

@@ -78,7 +78,9 @@ def load_surrogate(run: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
     else:
         in_channels, out_channels = record.get("channels", (1, 1))
     targets = np.zeros((2, out_channels, *grid), np.float32)
-    network = build_model(preset, (in_channels, *grid), targets, key=jax.random.key(0))
+    network = build_model(
+        preset, (in_channels, *grid), targets, key=jax.random.key(0), from_data=False
+    )
     if preset.normalise == "gaussian":
         like = NormalisedOperator(
             network,

@@ -186,23 +186,67 @@ class ConvBranch(eqx.Module):
 class PODBasis(eqx.Module):
     """The mean and leading POD modes of training outputs: data, not parameters.
 
-    ``mean: (C, P)`` and ``modes: (C, p, P)`` over the ``P`` grid nodes. Mode ``k`` is
-    the ``k``-th right singular vector of the centred training outputs (flattened over
-    channels and nodes), scaled by its standard deviation over the training set
-    ``s_k / sqrt(N)``, so the coefficients a branch must produce have unit variance.
-    Training leaves it as it is (``sciml.train.trainable_filter`` freezes it) and no
-    gradient flows into it.
+    ``mean: (C, P)`` and ``modes: (C, p, P)`` over the ``P = prod(grid)`` grid nodes
+    (C order). Mode ``k`` is the ``k``-th right singular vector of the centred training
+    outputs (flattened over channels and nodes), scaled by its standard deviation over
+    the training set ``s_k / sqrt(N)``, so the coefficients a branch must produce have
+    unit variance. Training leaves it as it is (``sciml.train.trainable_filter`` freezes
+    it) and no gradient flows into it.
+
+    Fit one with :meth:`fit`; :meth:`empty` makes one of the right shapes without data,
+    for a checkpoint to fill when a trained model is rebuilt from its record.
+
+    Args:
+        mean: ``(C, P)``, the mean of the training outputs.
+        modes: ``(C, p, P)``, the scaled modes.
+        singular_values: ``(p,)``, the singular values ``s_k`` of the modes.
+        grid: the grid the nodes lie on; ``prod(grid) == P``.
     """
 
     mean: Float[Array, "C P"]
     modes: Float[Array, "C p P"]
     singular_values: Float[Array, " p"]
+    grid: tuple[int, ...] = eqx.field(static=True)
+
+    def __init__(
+        self,
+        mean: Float[Array, "C P"],
+        modes: Float[Array, "C p P"],
+        singular_values: Float[Array, " p"],
+        grid: Sequence[int],
+    ):
+        grid = tuple(int(n) for n in grid)
+        points = math.prod(grid)
+        c = mean.shape[0] if mean.ndim == 2 else 0
+        p = singular_values.shape[0] if singular_values.ndim == 1 else 0
+        if 0 in (c, p) or mean.shape != (c, points) or modes.shape != (c, p, points):
+            raise ValueError(
+                "a PODBasis holds mean (C, P), modes (C, p, P) and singular_values (p,) "
+                f"with P = prod(grid); got mean {tuple(mean.shape)}, modes "
+                f"{tuple(modes.shape)}, singular_values {tuple(singular_values.shape)} "
+                f"and grid {grid}"
+            )
+        self.mean, self.modes, self.singular_values = mean, modes, singular_values
+        self.grid = grid
+
+    @property
+    def n_modes(self) -> int:
+        """``p``, the number of modes (over all channels together)."""
+        return self.modes.shape[1]
+
+    @property
+    def out_channels(self) -> int:
+        """``C``, the channels of the outputs the basis spans."""
+        return self.mean.shape[0]
 
     @classmethod
     def fit(
         cls, outputs: Float[Array, "N C *grid"] | Float[np.ndarray, "N C *grid"], n_modes: int
     ) -> PODBasis:
-        """The POD of ``outputs: (N, C, *grid)`` (computed in float64 with NumPy)."""
+        """The POD of ``outputs: (N, C, *grid)`` (computed in float64 with NumPy).
+
+        The basis keeps the outputs' floating dtype (float32 for other dtypes).
+        """
         outputs = np.asarray(outputs)
         if outputs.ndim < 3 or outputs.shape[0] < 2:
             raise ValueError(
@@ -226,9 +270,45 @@ class PODBasis(eqx.Module):
             jnp.asarray(mean.reshape(c, points), dtype),
             jnp.asarray(modes.reshape(n_modes, c, points).transpose(1, 0, 2), dtype),
             jnp.asarray(s, dtype),
+            outputs.shape[2:],
+        )
+
+    @classmethod
+    def empty(
+        cls, n_modes: int, out_channels: int, grid: Sequence[int], *, dtype=jnp.float32
+    ) -> PODBasis:
+        """A basis of zeros with the shapes of a fitted one: ``n_modes`` modes of
+        ``out_channels`` channels on ``grid``.
+
+        It spans nothing; it is the ``like`` structure that
+        :func:`sciml.train.load_model` fills with a trained model's stored basis, so a
+        :class:`PODDeepONet` is rebuilt from its configuration alone, without the
+        training outputs.
+        """
+        grid = tuple(int(n) for n in grid)
+        if min(int(n_modes), int(out_channels)) < 1:
+            raise ValueError(
+                f"n_modes and out_channels must be >= 1, got {n_modes} and {out_channels}"
+            )
+        c, p, points = int(out_channels), int(n_modes), math.prod(grid)
+        return cls(
+            jnp.zeros((c, points), dtype),
+            jnp.zeros((c, p, points), dtype),
+            jnp.zeros((p,), dtype),
+            grid,
+        )
+
+    def astype(self, dtype) -> PODBasis:
+        """The same basis with its arrays in ``dtype``."""
+        return PODBasis(
+            self.mean.astype(dtype),
+            self.modes.astype(dtype),
+            self.singular_values.astype(dtype),
+            self.grid,
         )
 
     def arrays(self) -> tuple[Array, Array]:
+        """``(mean, modes)``, with no gradient flowing into them."""
         return jax.lax.stop_gradient(self.mean), jax.lax.stop_gradient(self.modes)
 
 
@@ -413,16 +493,22 @@ class DeepONet(eqx.Module):
 class PODDeepONet(eqx.Module):
     """POD-DeepONet (Lu et al. 2022): ``u = mean + sum_k b_k(a) phi_k``.
 
-    The basis is a :class:`PODBasis` of training outputs (frozen); the branch is as in
-    :class:`DeepONet`. ``model(a)`` returns ``(out_channels, *grid)``; ``model(a, y)``
-    evaluates the mean and modes at points ``y: (P, d)`` by multilinear interpolation
-    between the grid nodes (exact at the nodes), giving ``(out_channels, P)``.
+    The basis is a fitted :class:`PODBasis` of training outputs (frozen), passed in as
+    other parts computed from data are, so the model is rebuilt from its record alone:
+    ``PODBasis.empty(n_modes, out_channels, grid)`` in place of the fitted basis, then
+    :func:`sciml.train.load_model`. The branch is as in :class:`DeepONet`. ``model(a)``
+    returns ``(out_channels, *grid)``; ``model(a, y)`` evaluates the mean and modes at
+    points ``y: (P, d)`` by multilinear interpolation between the grid nodes (exact at
+    the nodes), giving ``(out_channels, P)``.
 
     Args:
         in_channels: channels of the input function.
-        train_outputs: ``(N, C_out, *grid)`` training outputs to take the POD of; their
-            grid is the model's grid.
-        n_basis: number of POD modes ``p`` (over all channels together).
+        pod: the basis, e.g. ``PODBasis.fit(train_outputs, n_modes)``; its grid is the
+            model's grid (for the input too), its channels the output channels and its
+            modes the ``p`` coefficients the branch returns. Its arrays are cast to
+            ``dtype``.
+        n_basis: if given, the number of modes the basis must hold: a check that a
+            configuration and the basis agree (the count itself comes from ``pod``).
         branch: ``"mlp"``, ``"stacked"`` or ``"conv"``, as for :class:`DeepONet`.
         branch_width: hidden width of the branch, as for :class:`DeepONet`.
         branch_depth: hidden layers of the branch, as for :class:`DeepONet`.
@@ -430,7 +516,12 @@ class PODDeepONet(eqx.Module):
         periodic: the grid is periodic, as for :class:`DeepONet`.
         activation: nonlinearity of the branch.
         key: random key.
-        dtype: floating dtype of the parameters.
+        dtype: floating dtype of the parameters and the basis.
+
+    Raises:
+        TypeError: ``pod`` is not a :class:`PODBasis` (training outputs are fitted
+            first: ``PODBasis.fit(train_outputs, n_modes)``).
+        ValueError: ``n_basis`` disagrees with the basis, or the grid is too small.
     """
 
     branch: MLPBranch | StackedBranch | ConvBranch
@@ -444,9 +535,9 @@ class PODDeepONet(eqx.Module):
     def __init__(
         self,
         in_channels: int,
-        train_outputs,
+        pod: PODBasis,
         *,
-        n_basis: int = 64,
+        n_basis: int | None = None,
         branch: str = "mlp",
         branch_width: int = 128,
         branch_depth: int = 2,
@@ -456,12 +547,19 @@ class PODDeepONet(eqx.Module):
         key: PRNGKeyArray,
         dtype=jnp.float32,
     ):
-        train_outputs = np.asarray(train_outputs)
-        self.pod = PODBasis.fit(train_outputs.astype(dtype), n_basis)
+        if not isinstance(pod, PODBasis):
+            modes = "n_modes" if n_basis is None else str(n_basis)
+            raise TypeError(
+                "PODDeepONet takes a fitted PODBasis, not training outputs: use "
+                f"PODBasis.fit(train_outputs, {modes}); got {type(pod).__name__}"
+            )
+        if n_basis is not None and int(n_basis) != pod.n_modes:
+            raise ValueError(f"n_basis={n_basis} but the POD basis holds {pod.n_modes} modes")
+        self.pod = pod.astype(dtype)
         self.in_channels = int(in_channels)
-        self.out_channels = int(train_outputs.shape[1])
-        self.grid = _check_grid(train_outputs.shape[2:])
-        self.n_basis = int(n_basis)
+        self.out_channels = pod.out_channels
+        self.grid = _check_grid(pod.grid)
+        self.n_basis = pod.n_modes
         self.periodic = bool(periodic)
         self.branch = _make_branch(
             branch,

@@ -15,7 +15,7 @@ from sciml.models import (
     deeponet_param_count,
     grid_points,
 )
-from sciml.train import trainable_filter
+from sciml.train import load_model, save_checkpoint, trainable_filter
 
 KEY = jax.random.key(0)
 
@@ -111,7 +111,8 @@ def test_pod_reproduces_the_training_mean_and_modes(outputs):
 
 
 def test_pod_deeponet_output_is_mean_plus_branch_times_modes(outputs):
-    model = PODDeepONet(1, outputs, n_basis=5, branch="mlp", key=KEY, dtype=jnp.float64)
+    model = PODDeepONet(1, PODBasis.fit(outputs, 5), branch="mlp", key=KEY, dtype=jnp.float64)
+    assert (model.out_channels, model.grid, model.n_basis) == (2, (7, 6), 5)
     a = _random((1, 7, 6))
     b = model.branch(a)
     expected = model.pod.mean + jnp.einsum("k,ckp->cp", b, model.pod.modes)
@@ -128,13 +129,57 @@ def test_pod_deeponet_output_is_mean_plus_branch_times_modes(outputs):
 
 
 def test_pod_basis_is_frozen_in_training(outputs):
-    model = PODDeepONet(1, outputs, n_basis=3, key=KEY)
+    model = PODDeepONet(1, PODBasis.fit(outputs, 3), key=KEY)
     marks = trainable_filter(model)
     assert not any(jax.tree.leaves(marks.pod))
     arrays = jax.tree.leaves(eqx.filter(model.branch, eqx.is_inexact_array))
     assert sum(jax.tree.leaves(marks.branch)) == len(arrays) > 0
     grads = eqx.filter_grad(lambda m: jnp.sum(m(jnp.ones((1, 7, 6))) ** 2))(model)
     assert float(jnp.max(jnp.abs(grads.pod.modes))) == 0.0
+
+
+def test_empty_basis_has_the_shapes_of_a_fitted_one(outputs):
+    fitted = PODBasis.fit(outputs.astype(np.float32), 4)
+    empty = PODBasis.empty(4, 2, (7, 6))
+    assert jax.tree.structure(empty) == jax.tree.structure(fitted)
+    for a, b in zip(jax.tree.leaves(empty), jax.tree.leaves(fitted)):
+        assert (a.shape, a.dtype) == (b.shape, b.dtype)
+    assert not any(np.any(leaf) for leaf in jax.tree.leaves(empty))
+    assert PODBasis.empty(4, 2, (7, 6), dtype=jnp.float64).modes.dtype == jnp.float64
+
+
+def test_pod_deeponet_rebuilt_from_an_empty_basis_and_its_checkpoint(outputs, tmp_path):
+    """Only the configuration and the checkpoint: no training outputs, no SVD."""
+    model = PODDeepONet(1, PODBasis.fit(outputs, 4), branch_width=16, periodic=True, key=KEY)
+    a = _random((1, 7, 6), dtype=jnp.float32)
+    target = _random((2, 7, 6), seed=2, dtype=jnp.float32)
+
+    # a few gradient steps, so the branch is not the one a key would make
+    @eqx.filter_jit
+    def step(model):
+        grads = eqx.filter_grad(lambda m: jnp.sum((m(a) - target) ** 2))(model)
+        return eqx.apply_updates(model, jax.tree.map(lambda g: -1e-3 * g, grads))
+
+    for _ in range(3):
+        model = step(model)
+    save_checkpoint(tmp_path, 3, model)
+
+    like = PODDeepONet(
+        1, PODBasis.empty(4, 2, (7, 6)), branch_width=16, periodic=True, key=jax.random.key(7)
+    )
+    assert not np.allclose(apply(like, a), apply(model, a))
+    rebuilt = load_model(tmp_path, like)
+    y = jnp.asarray([[0.1, 0.3], [0.55, 0.9]], jnp.float32)
+    np.testing.assert_array_equal(apply(rebuilt, a), apply(model, a))
+    np.testing.assert_array_equal(apply(rebuilt, a, y), apply(model, a, y))
+    np.testing.assert_array_equal(rebuilt.pod.singular_values, model.pod.singular_values)
+
+
+def test_pod_deeponet_refuses_training_outputs_in_place_of_a_basis(outputs):
+    with pytest.raises(TypeError, match="use PODBasis.fit\\(train_outputs, 5\\)"):
+        PODDeepONet(1, outputs, n_basis=5, key=KEY)
+    with pytest.raises(TypeError, match="PODBasis.fit\\(train_outputs, n_modes\\)"):
+        PODDeepONet(1, jnp.asarray(outputs), key=KEY)
 
 
 @pytest.mark.parametrize(
@@ -146,6 +191,20 @@ def test_pod_basis_is_frozen_in_training(outputs):
         (lambda: DeepONet(1, 1, (8,), n_basis=0, key=KEY), "must be >= 1"),
         (lambda: PODBasis.fit(np.ones((1, 1, 4)), 1), "N >= 2"),
         (lambda: PODBasis.fit(np.ones((3, 1, 4)), 4), "n_modes must be between 1 and"),
+        (lambda: PODBasis.empty(0, 1, (4, 4)), "n_modes and out_channels must be >= 1"),
+        (
+            lambda: PODBasis(jnp.zeros((1, 12)), jnp.zeros((1, 2, 12)), jnp.zeros(2), (4, 4)),
+            "P = prod\\(grid\\); got mean \\(1, 12\\)",
+        ),
+        (
+            lambda: PODBasis(jnp.zeros((1, 16)), jnp.zeros((2, 2, 16)), jnp.zeros(2), (4, 4)),
+            "modes \\(2, 2, 16\\)",
+        ),
+        (
+            lambda: PODDeepONet(1, PODBasis.empty(3, 1, (4, 4)), n_basis=4, key=KEY),
+            "n_basis=4 but the POD basis holds 3 modes",
+        ),
+        (lambda: PODDeepONet(1, PODBasis.empty(3, 1, (4, 1)), key=KEY), "sizes >= 2"),
     ],
 )
 def test_bad_configurations_fail_at_construction(make, message):
