@@ -59,7 +59,7 @@ def parts_sciml(spec: dict, repeats: int) -> dict:
     import numpy as np
     import optax
 
-    from sciml.models.fno import FNO, _einsum_subscripts, _truncated_irfftn, _truncated_rfftn
+    from sciml.models.fno import FNO, mode_mixing_subscripts, truncated_irfftn, truncated_rfftn
     from sciml.train import TrainConfig, relative_l2
     from sciml.train.optimizers import make_optimizer, make_schedule
 
@@ -81,13 +81,13 @@ def parts_sciml(spec: dict, repeats: int) -> dict:
     padded = tuple(n + p for n, p in zip(spec["grid"], spec["padding"]))
     rng = np.random.default_rng(0)
     v = jnp.asarray(rng.standard_normal((batch, width, *padded), dtype=np.float32))
-    spectrum = jax.vmap(lambda x: _truncated_rfftn(x, modes))(v)
+    spectrum = jax.vmap(lambda x: truncated_rfftn(x, modes))(v)
     d = len(modes)
     corner_shape = [width]
     for m in modes[:-1]:
         corner_shape += [2, m]
     corner_shape.append(modes[-1])
-    subscripts = _einsum_subscripts(d)
+    subscripts = mode_mixing_subscripts(d)
 
     def mix(weights, z):
         w = jax.lax.complex(weights[:, 0], weights[:, 1]).reshape(
@@ -98,9 +98,9 @@ def parts_sciml(spec: dict, repeats: int) -> dict:
     # (function of (parameters, one sample), parameters, batch): the backward pass
     # differentiates the parameters too, as a training step does
     pieces = {
-        "rfft (truncated)": (lambda p, x: _truncated_rfftn(x, modes), None, v),
+        "rfft (truncated)": (lambda p, x: truncated_rfftn(x, modes), None, v),
         "mode mixing": (mix, conv.weights, spectrum),
-        "irfft (zero-filled)": (lambda p, z: _truncated_irfftn(z, padded), None, spectrum),
+        "irfft (zero-filled)": (lambda p, z: truncated_irfftn(z, padded), None, spectrum),
         "spectral conv": (lambda p, x: p(x), conv, v),
         "1x1 skip": (lambda p, x: p(x), layer.skip, v),
         "gelu": (lambda p, x: model.activation(x), None, v),

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, Complex, Float, PRNGKeyArray
 
 __all__ = [
     "FNO",
@@ -36,9 +36,14 @@ __all__ = [
     "RecurrentFNO",
     "SpaceTimeFNO",
     "SpectralConv",
+    "check_modes",
     "count_parameters",
     "fno_param_count",
+    "grid_coordinates",
     "min_grid",
+    "mode_mixing_subscripts",
+    "truncated_irfftn",
+    "truncated_rfftn",
 ]
 
 
@@ -49,7 +54,12 @@ def _check_dtype(dtype) -> jnp.dtype:
     return dtype
 
 
-def _check_modes(modes) -> tuple[int, ...]:
+def check_modes(modes: Sequence[int]) -> tuple[int, ...]:
+    """``modes`` as a tuple of positive ints, one per spatial axis.
+
+    Raises:
+        ValueError: ``modes`` is a bare int, empty, or holds an entry below 1.
+    """
     if isinstance(modes, int) or not isinstance(modes, Sequence):
         raise ValueError(
             f"modes must be a tuple with one entry per spatial axis, e.g. (12, 12) in 2-D, "
@@ -108,12 +118,15 @@ class PointwiseLinear(eqx.Module):
         return y.reshape(self.weight.shape[0], *x.shape[1:])
 
 
-def _truncated_rfftn(x: Array, modes: tuple[int, ...]) -> Array:
+def truncated_rfftn(
+    x: Float[Array, " C *grid"], modes: tuple[int, ...]
+) -> Complex[Array, " C *spectrum"]:
     """The retained Fourier coefficients of ``x: (C, *grid)``: ``(C, 2 m_1, ..., 2 m_{d-1}, m_d)``.
 
     Equal to ``rfftn`` over the spatial axes followed by keeping ``[:m]`` and ``[-m:]``
     on every axis but the last and ``[:m]`` on the last, but truncated axis by axis
-    (last axis first) so that every later FFT runs on fewer lines.
+    (last axis first) so that every later FFT runs on fewer lines. The spectrum a
+    :class:`SpectralConv` multiplies; the grid must be at least :func:`min_grid`.
     """
     d = len(modes)
     y = jnp.fft.rfft(x, axis=-1)[..., : modes[-1]]
@@ -131,8 +144,10 @@ def _truncated_rfftn(x: Array, modes: tuple[int, ...]) -> Array:
     return y
 
 
-def _truncated_irfftn(z: Array, grid: tuple[int, ...]) -> Array:
-    """Inverse of :func:`_truncated_rfftn`: zero-fill the missing modes and ``irfftn``.
+def truncated_irfftn(
+    z: Complex[Array, " C *spectrum"], grid: tuple[int, ...]
+) -> Float[Array, " C *grid"]:
+    """Inverse of :func:`truncated_rfftn`: zero-fill the missing modes and ``irfftn``.
 
     ``z: (C, 2 m_1, ..., 2 m_{d-1}, m_d) -> (C, *grid)``, real.
     """
@@ -191,7 +206,7 @@ class SpectralConv(eqx.Module):
         dtype=jnp.float32,
     ):
         dtype = _check_dtype(dtype)
-        self.modes = _check_modes(modes)
+        self.modes = check_modes(modes)
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
         corners = 2 ** (len(self.modes) - 1)
@@ -224,7 +239,7 @@ class SpectralConv(eqx.Module):
         self.check_input(x.shape)
         d = len(self.modes)
         grid = x.shape[1:]
-        spectrum = _truncated_rfftn(x, self.modes)
+        spectrum = truncated_rfftn(x, self.modes)
         # Axis of length 2 m -> (2, m): index 0 is the block [:m], index 1 the block [-m:],
         # so all corners meet their weights in one einsum.
         corner_shape = [self.in_channels]
@@ -232,13 +247,19 @@ class SpectralConv(eqx.Module):
             corner_shape += [2, m]
         corner_shape.append(self.modes[-1])
         spectrum = spectrum.reshape(corner_shape)
-        mixed = jnp.einsum(_einsum_subscripts(d), spectrum, self.complex_weights())
+        mixed = jnp.einsum(mode_mixing_subscripts(d), spectrum, self.complex_weights())
         mixed = mixed.reshape(self.out_channels, *(2 * m for m in self.modes[:-1]), self.modes[-1])
-        return _truncated_irfftn(mixed, grid)
+        return truncated_irfftn(mixed, grid)
 
 
-def _einsum_subscripts(d: int) -> str:
-    """E.g. d = 2: ``'iaxy,aioxy->oaxy'`` (a: corner bit, x, y: modes, i/o: channels)."""
+def mode_mixing_subscripts(d: int) -> str:
+    """The ``einsum`` subscripts with which a :class:`SpectralConv` in ``d`` dimensions
+    mixes channels mode by mode, every corner block with its own weights.
+
+    The spectrum's leading axes of length ``2 m`` are split into ``(2, m)`` (corner
+    bit, mode), and the weights are :meth:`SpectralConv.complex_weights`. E.g. ``d = 2``:
+    ``'iaxy,aioxy->oaxy'`` (a: corner bit, x, y: modes, i/o: channels).
+    """
     letters = iter(c for c in string.ascii_letters if c not in "io")
     corner_bits = [next(letters) for _ in range(d - 1)]
     mode_axes = [next(letters) for _ in range(d)]
@@ -265,7 +286,7 @@ class FourierLayer(eqx.Module):
         return self.spectral(v) + self.skip(v)
 
 
-def _grid_coordinates(grid: tuple[int, ...], dtype) -> Array:
+def grid_coordinates(grid: tuple[int, ...], dtype=jnp.float32) -> Float[Array, " d *grid"]:
     """``(d, *grid)`` coordinates ``linspace(0, 1, n_i)`` along each axis."""
     axes = [jnp.linspace(0.0, 1.0, n, dtype=dtype) for n in grid]
     return jnp.stack(jnp.meshgrid(*axes, indexing="ij"))
@@ -334,7 +355,7 @@ class FNO(eqx.Module):
         key: PRNGKeyArray,
         dtype=jnp.float32,
     ):
-        self.modes = _check_modes(modes)
+        self.modes = check_modes(modes)
         d = len(self.modes)
         if isinstance(padding, int):
             padding = (padding,) * d
@@ -388,7 +409,7 @@ class FNO(eqx.Module):
         self.check_input(a.shape)
         grid = a.shape[1:]
         if self.positional_embedding:
-            a = jnp.concatenate([a, _grid_coordinates(grid, a.dtype)])
+            a = jnp.concatenate([a, grid_coordinates(grid, a.dtype)])
         v = self.lifting(a)
         if any(self.padding):
             v = jnp.pad(v, [(0, 0)] + [(0, p) for p in self.padding])
@@ -524,7 +545,7 @@ class SpaceTimeFNO(eqx.Module):
     ):
         if int(n_in) < 1 or int(n_out) < 1:
             raise ValueError(f"n_in and n_out must be at least 1, got {n_in} and {n_out}")
-        modes = _check_modes(modes)
+        modes = check_modes(modes)
         self.n_in = int(n_in)
         self.n_out = int(n_out)
         self.network = FNO(
@@ -586,7 +607,7 @@ def fno_param_count(
     The paper's Darcy FNO (1 -> 1, modes (12, 12), width 32, 4 layers, p = 128) has
     2,368,001.
     """
-    modes = _check_modes(modes)
+    modes = check_modes(modes)
     d = len(modes)
     lifted = in_channels + (d if positional_embedding else 0)
     spectral = 2 ** (d - 1) * 2 * width * width * math.prod(modes)

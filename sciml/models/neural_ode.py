@@ -69,7 +69,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from sciml.models.conv import check_sample_shape
-from sciml.models.fno import FourierLayer, PointwiseLinear, _check_modes, _grid_coordinates
+from sciml.models.fno import FourierLayer, PointwiseLinear, check_modes, grid_coordinates
 from sciml.models.mgno import PAPER_SMOOTHING, MgNOLayer, level_shapes
 
 __all__ = [
@@ -396,7 +396,7 @@ def fourier_vector_field(
 ) -> LayerVectorField:
     """``f(t, v) = sigma(K v + W v + b)`` with ``K`` a spectral convolution keeping
     ``modes`` (one entry per spatial axis) and ``W`` pointwise (Li et al. 2021)."""
-    modes = _check_modes(modes)
+    modes = check_modes(modes)
     layer = FourierLayer(int(width), modes, key=key, dtype=dtype)
     return LayerVectorField(layer, width, len(modes), activation)
 
@@ -548,7 +548,7 @@ class NeuralFlowOperator(eqx.Module):
         """``v_0 = P [a, x]``: the initial latent state."""
         self.check_input(a.shape)
         if self.positional_embedding:
-            a = jnp.concatenate([a, _grid_coordinates(a.shape[1:], a.dtype)])
+            a = jnp.concatenate([a, grid_coordinates(a.shape[1:], a.dtype)])
         return self.lifting(a)
 
     def project(self, v: Float[Array, " width *grid"]) -> Float[Array, " out *grid"]:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sciml.models import FNO, SpectralConv, count_parameters, fno_param_count
-from sciml.models.fno import min_grid
+from sciml.models.fno import grid_coordinates, min_grid, truncated_irfftn, truncated_rfftn
 
 
 def brute_force_spectral_conv(layer: SpectralConv, x: np.ndarray) -> np.ndarray:
@@ -185,3 +185,26 @@ def test_min_grid():
     assert min_grid((12, 12)) == (24, 22)
     assert min_grid((5,)) == (8,)
     assert min_grid((1,)) == (1,)
+
+
+def test_truncated_transforms_are_numpy_fft_with_the_corner_blocks_kept():
+    grid, modes = (8, 10, 6), (2, 3, 2)
+    x = np.random.default_rng(4).standard_normal((3, *grid))
+    full = np.fft.rfftn(x, axes=(1, 2, 3))
+    leading = [np.r_[0:m, n - m : n] for n, m in zip(grid[:-1], modes[:-1])]
+    kept = full[np.ix_(range(3), *leading, range(modes[-1]))]
+    z = truncated_rfftn(jnp.asarray(x), modes)
+    np.testing.assert_allclose(np.asarray(z), kept, rtol=1e-12, atol=1e-12)
+    # the inverse zero-fills every other mode: the projection onto the kept ones
+    zero_filled = np.zeros_like(full)
+    zero_filled[np.ix_(range(3), *leading, range(modes[-1]))] = kept
+    expected = np.fft.irfftn(zero_filled, s=grid, axes=(1, 2, 3))
+    np.testing.assert_allclose(np.asarray(truncated_irfftn(z, grid)), expected, atol=1e-12)
+
+
+def test_grid_coordinates_run_from_zero_to_one_along_each_axis():
+    coordinates = grid_coordinates((5, 3), jnp.float64)
+    assert coordinates.shape == (2, 5, 3) and coordinates.dtype == jnp.float64
+    np.testing.assert_allclose(coordinates[0, :, 0], np.linspace(0, 1, 5))
+    np.testing.assert_allclose(coordinates[1, 2], np.linspace(0, 1, 3))
+    np.testing.assert_array_equal(coordinates[0, 4], 1.0)
