@@ -39,7 +39,7 @@ def make_train_step(optimiser: optax.GradientTransformation):
     return train_step
 
 
-def _timed(fn, repeats: int) -> list[float]:
+def timed(fn, repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -69,7 +69,7 @@ def bench_training(resolution: int, padding: int, batch: int, steps: int, repeat
             model_, opt_state_, loss = train_step(model_, opt_state_, a, u)
         return loss
 
-    times = _timed(run_steps, repeats)
+    times = timed(run_steps, repeats)
     return {
         "params": count_parameters(model),
         "compile_s": compile_s,
@@ -84,7 +84,7 @@ def bench_inference(resolution: int, padding: int, batch: int, repeats: int) -> 
     a = jax.random.normal(jax.random.key(1), (batch, 1, resolution, resolution), jnp.float32)
     forward = eqx.filter_jit(lambda m, x: jax.vmap(m)(x))
     jax.block_until_ready(forward(model, a))
-    return 1e3 * min(_timed(lambda: forward(model, a), repeats))
+    return 1e3 * min(timed(lambda: forward(model, a), repeats))
 
 
 def main(argv: list[str] | None = None) -> None:

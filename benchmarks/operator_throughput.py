@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from fno_throughput import _timed  # the sibling script (benchmarks/ is on the path)
+from fno_throughput import timed  # the sibling script (benchmarks/ is on the path)
 
 from sciml.experiment import build_model
 from sciml.models import count_parameters
@@ -72,12 +72,12 @@ def bench(name: str, resolution: int, batch: int, steps: int, repeats: int) -> d
             p, s, loss = train_step(p, s, a, u)
         return loss
 
-    times = _timed(run_steps, repeats)
+    times = timed(run_steps, repeats)
     forward = eqx.filter_jit(lambda m, x: jax.vmap(m)(x))
     latency = {}
     for size in (1, batch):
         jax.block_until_ready(forward(model, a[:size]))
-        latency[size] = 1e3 * min(_timed(lambda size=size: forward(model, a[:size]), 5 * repeats))
+        latency[size] = 1e3 * min(timed(lambda size=size: forward(model, a[:size]), 5 * repeats))
     return {
         "params": count_parameters(params),
         "compile_s": compile_s,
