@@ -8,13 +8,16 @@ epochs completed::
             model/       the model's array leaves (all of them: normaliser statistics too)
             opt_state/   the optimiser state's array leaves
             train/       JSON: epoch, TrainConfig, RNG key, history, schedule length,
-                         and the path, shape and dtype of every stored leaf
+                         whether the optimiser and loss were the TrainConfig's or
+                         the caller's, and the path, shape and dtype of every
+                         stored leaf
             metadata/    JSON: the caller's metadata (e.g. the model's configuration)
         4/ ...
 
 Arrays are stored as flat lists of leaves and put back into the structure of a
 ``like`` model (or optimiser state) on loading, so any equinox module or optax state
-round-trips exactly; the leaf descriptions catch a ``like`` of the wrong shape.
+round-trips exactly; the leaf descriptions catch a ``like`` of the wrong shape (and,
+for the optimiser state, of another structure).
 
 A save is atomic: orbax writes each checkpoint into a temporary folder
 (``<epoch>.orbax-checkpoint-tmp...``) and renames it once complete (on object stores,
@@ -45,6 +48,8 @@ from sciml.train.trainable import trainable_filter
 
 FORMAT_VERSION = 1
 KEEP_CHECKPOINTS = 3
+PART_SOURCES = ("config", "user")
+"""Where a run's optimiser or loss came from: the TrainConfig, or the caller."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +67,10 @@ class Checkpoint:
         metadata: the caller's JSON metadata.
         steps_per_epoch: optimiser steps per epoch of the run, or None.
         schedule_steps: the length of the run's learning-rate schedule, or None.
+        optimizer: ``"config"`` if the run's optimiser was the one its TrainConfig
+            names, ``"user"`` if the caller passed its own (``fit(optimizer=...)``).
+        loss: ``"config"`` if the training loss was ``config.loss``, ``"user"`` if the
+            caller passed a loss callable.
     """
 
     path: Path
@@ -74,6 +83,8 @@ class Checkpoint:
     metadata: dict[str, Any]
     steps_per_epoch: int | None
     schedule_steps: int | None
+    optimizer: str = "config"
+    loss: str = "config"
 
 
 class CheckpointWriter:
@@ -108,9 +119,12 @@ class CheckpointWriter:
         metadata: dict[str, Any] | None = None,
         steps_per_epoch: int | None = None,
         schedule_steps: int | None = None,
+        optimizer: str = "config",
+        loss: str = "config",
     ) -> Path:
         """Start writing checkpoint ``epoch``; returns its final path."""
         check_json("checkpoint metadata", metadata)
+        _check_sources(optimizer=optimizer, loss=loss)
         model_arrays = eqx.filter(model, eqx.is_array)
         train = {
             "format": FORMAT_VERSION,
@@ -122,6 +136,8 @@ class CheckpointWriter:
             },
             "steps_per_epoch": steps_per_epoch,
             "schedule_steps": schedule_steps,
+            "optimizer": optimizer,
+            "loss": loss,
             "model_leaves": _describe(model_arrays),
             "opt_state_leaves": None if opt_state is None else _describe(opt_state),
         }
@@ -166,6 +182,8 @@ def save_checkpoint(
     metadata: dict[str, Any] | None = None,
     steps_per_epoch: int | None = None,
     schedule_steps: int | None = None,
+    optimizer: str = "config",
+    loss: str = "config",
     max_to_keep: int = KEEP_CHECKPOINTS,
 ) -> Path:
     """Write one checkpoint ``directory/<epoch>`` and wait until it is on disk.
@@ -181,13 +199,17 @@ def save_checkpoint(
         metadata: any JSON-serialisable dict, e.g. what rebuilds the model.
         steps_per_epoch: optimiser steps per epoch.
         schedule_steps: the length of the learning-rate schedule.
+        optimizer: ``"config"`` (the optimiser ``config`` names made ``opt_state``) or
+            ``"user"`` (the caller's own optimiser did).
+        loss: ``"config"`` (``config.loss``) or ``"user"`` (the caller's loss callable).
         max_to_keep: older checkpoints beyond this many are deleted.
 
     Returns:
         The checkpoint's folder.
 
     Raises:
-        ValueError: if ``metadata`` is not JSON-serialisable.
+        ValueError: if ``metadata`` is not JSON-serialisable, or ``optimizer`` or
+            ``loss`` is neither ``"config"`` nor ``"user"``.
     """
     writer = CheckpointWriter(directory, max_to_keep)
     try:
@@ -201,6 +223,8 @@ def save_checkpoint(
             metadata=metadata,
             steps_per_epoch=steps_per_epoch,
             schedule_steps=schedule_steps,
+            optimizer=optimizer,
+            loss=loss,
         )
     finally:
         writer.close()
@@ -227,6 +251,22 @@ def load_metadata(directory: str | os.PathLike, *, epoch: int | None = None) -> 
     with _open(directory, epoch) as (manager, _, epoch):
         args = ocp.args.Composite(metadata=ocp.args.JsonRestore())
         return manager.restore(epoch, args=args).metadata
+
+
+def load_train_record(directory: str | os.PathLike, *, epoch: int | None = None) -> dict[str, Any]:
+    """The JSON record of the run stored with a checkpoint (the latest by default):
+    ``epoch``, ``config``, ``history``, ``optimizer`` and ``loss`` (``"config"`` or
+    ``"user"``), the leaf descriptions, ...; read without restoring any array.
+
+    Raises:
+        FileNotFoundError: if there is no checkpoint.
+        ValueError: if the checkpoint is of another format.
+    """
+    with _open(directory, epoch) as (manager, directory, epoch):
+        train = manager.restore(epoch, args=ocp.args.Composite(train=ocp.args.JsonRestore())).train
+        _check_format(train, directory / str(epoch))
+    # checkpoints written before the caller could pass its own parts used the config's
+    return {"optimizer": "config", "loss": "config", **train}
 
 
 def load_model(
@@ -268,25 +308,28 @@ def load_checkpoint(
         epoch: which checkpoint; the latest if None.
         like_opt_state: the structure of the optimiser state (arrays or
             ``jax.ShapeDtypeStruct``); by default rebuilt from the stored TrainConfig
-            for the trainable leaves of ``like_model``.
+            for the trainable leaves of ``like_model``. The state of a run with its
+            caller's own optimiser cannot be rebuilt so: without ``like_opt_state``
+            (e.g. ``jax.eval_shape(optimizer.init, params)``) its ``opt_state`` is None.
 
     Returns:
         A :class:`Checkpoint`.
 
     Raises:
         FileNotFoundError: if there is no checkpoint.
-        ValueError: if the stored arrays do not fit ``like_model``/``like_opt_state``.
+        ValueError: if the stored arrays do not fit ``like_model``/``like_opt_state``
+            (for the optimiser state: the same number, paths, shapes and dtypes).
     """
     with _open(directory, epoch) as (manager, directory, epoch):
         stored = manager.restore(
             epoch,
             args=ocp.args.Composite(train=ocp.args.JsonRestore(), metadata=ocp.args.JsonRestore()),
         )
-        train = stored.train
+        train = {"optimizer": "config", "loss": "config", **stored.train}
         _check_format(train, directory / str(epoch))
         config = None if train["config"] is None else TrainConfig.from_dict(train["config"])
         model = _restore_model(manager, epoch, train, like_model)
-        if like_opt_state is None and config is not None:
+        if like_opt_state is None and config is not None and train["optimizer"] == "config":
             params = eqx.filter(like_model, trainable_filter(like_model))
             optimizer = make_optimizer(config, lambda step: 0.0)
             like_opt_state = jax.eval_shape(optimizer.init, params)
@@ -311,6 +354,8 @@ def load_checkpoint(
         metadata=stored.metadata,
         steps_per_epoch=train["steps_per_epoch"],
         schedule_steps=train["schedule_steps"],
+        optimizer=train["optimizer"],
+        loss=train["loss"],
     )
 
 
@@ -359,19 +404,44 @@ def _describe(tree) -> list[dict[str, Any]]:
     ]
 
 
+_REBUILD_HINTS = {
+    "model": "build the model with the configuration stored in the checkpoint's metadata",
+    "opt_state": (
+        "load it with the optimiser that wrote it (the same TrainConfig, or an optimizer= "
+        "of the same structure)"
+    ),
+}
+
+
 def _check_leaves(item, stored, expected):
+    """The stored leaves of ``item`` match those of the structure to load them into:
+    in number, shape and dtype, and for an optimiser state, whose leaves do not say
+    which transformation they belong to, in their paths too."""
+    hint = _REBUILD_HINTS[item]
     if len(stored) != len(expected):
         raise ValueError(
             f"the checkpoint's {item} has {len(stored)} arrays, the structure given to load "
-            f"it into has {len(expected)}; build the model with the configuration stored in "
-            "the checkpoint's metadata"
+            f"it into has {len(expected)}; {hint}"
         )
     for have, want in zip(stored, expected):
-        if have["shape"] != want["shape"] or have["dtype"] != want["dtype"]:
+        if (
+            have["shape"] != want["shape"]
+            or have["dtype"] != want["dtype"]
+            or (item == "opt_state" and have["path"] != want["path"])
+        ):
             raise ValueError(
                 f"the checkpoint's {item} array {have['path']} is {have['dtype']}"
                 f"{tuple(have['shape'])}, the structure given to load it into expects "
-                f"{want['dtype']}{tuple(want['shape'])} at {want['path']}"
+                f"{want['dtype']}{tuple(want['shape'])} at {want['path']}; {hint}"
+            )
+
+
+def _check_sources(**sources: str) -> None:
+    for part, source in sources.items():
+        if source not in PART_SOURCES:
+            raise ValueError(
+                f"a checkpoint records its {part} as one of {', '.join(PART_SOURCES)}, "
+                f"got {source!r}"
             )
 
 

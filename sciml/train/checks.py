@@ -8,13 +8,21 @@ from typing import Any
 import equinox as eqx
 import jax
 import numpy as np
+import optax
+
+from sciml.data.dataset import OperatorDataset
+from sciml.train.config import LOSSES
 
 
 def check_split(name: str, split: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``(inputs, outputs)`` as arrays ``(N, C, *grid)`` of equal ``N``, all finite."""
+    """An :class:`OperatorDataset`'s or an ``(inputs, outputs)`` pair's arrays
+    ``(N, C, *grid)``, of equal ``N`` and all finite."""
+    if isinstance(split, OperatorDataset):
+        split = split.arrays()
     if not (isinstance(split, (tuple, list)) and len(split) == 2):
         raise ValueError(
-            f"the {name} split must be a pair (inputs, outputs), got {type(split).__name__}"
+            f"the {name} split must be an OperatorDataset or a pair (inputs, outputs) of "
+            f"arrays, got {_kind(split)}"
         )
     inputs, outputs = (np.asarray(x) for x in split)
     for role, array in (("inputs", inputs), ("outputs", outputs)):
@@ -76,3 +84,56 @@ def check_json(name: str, value: Any) -> None:
         json.dumps(value)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{name} must be JSON-serialisable: {error}") from None
+
+
+def check_optimizer(optimizer: Any) -> None:
+    """``optimizer`` is None or an ``optax.GradientTransformation``."""
+    if optimizer is None or isinstance(optimizer, optax.GradientTransformation):
+        return
+    hint = ""
+    if callable(optimizer):
+        hint = " (an optimiser factory such as optax.adam must be called: optax.adam(1e-3))"
+    raise ValueError(
+        "fit expects optimizer to be an optax.GradientTransformation, or None for the one "
+        f"the TrainConfig names, got {_kind(optimizer)}{hint}"
+    )
+
+
+def check_loss(loss: Any, outputs: np.ndarray) -> None:
+    """``loss`` is None, a built-in loss's name, or a callable mapping one predicted and
+    one true output sample (shaped like ``outputs[0]``) to a real scalar (traced, not run)."""
+    expected = (
+        f"one of {', '.join(repr(name) for name in LOSSES)}, a callable "
+        "loss(prediction, target) -> scalar on one sample (C, *grid), or None for the "
+        "TrainConfig's loss"
+    )
+    if loss is None:
+        return
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; fit expects loss to be {expected}")
+        return
+    if not callable(loss):
+        raise ValueError(f"fit expects loss to be {expected}, got {_kind(loss)}")
+    sample = jax.ShapeDtypeStruct(outputs.shape[1:], outputs.dtype)
+    try:
+        value = jax.eval_shape(loss, sample, sample)
+    except Exception as error:
+        raise ValueError(
+            f"the loss cannot be applied to one prediction and one target of shape "
+            f"{outputs.shape[1:]}: {error}"
+        ) from error
+    shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+    if shape != () or not np.issubdtype(dtype, np.floating):
+        raise ValueError(
+            f"the loss must return a real scalar for one sample pair of shape "
+            f"{outputs.shape[1:]}, got {_kind(value) if shape is None else f'{dtype}{shape}'}"
+        )
+
+
+def _kind(value: Any) -> str:
+    """What ``value`` is, for an error message."""
+    name = getattr(value, "__qualname__", None)
+    if callable(value) and name is not None:
+        return f"the {type(value).__name__} {name}"
+    return type(value).__name__

@@ -36,7 +36,7 @@ def shuffle(key: jax.Array, epoch: Array, n: int) -> Array:
 def make_train_epoch(
     static: PyTree,
     optimizer: optax.GradientTransformation,
-    schedule: optax.Schedule,
+    schedule: optax.Schedule | None,
     loss: Callable[[Array, Array], Array],
     batch_size: int,
     steps_per_epoch: int,
@@ -50,12 +50,17 @@ def make_train_epoch(
     The model is ``eqx.combine(params, frozen, static)``. The first
     ``steps_per_epoch * batch_size`` entries of ``order`` (a permutation of the ``N``
     samples) form the minibatches; the optimiser step runs on each, with the batch
-    loss ``mean_i loss(model(a_i), u_i)``: all in one ``lax.scan`` (``loop="scan"``),
-    or as one compiled call per step from a Python loop (``loop="steps"``; see
-    ``TrainConfig.epoch_loop``). ``metrics`` holds the mean batch
-    ``loss``, the ``learning_rate`` of the epoch's first step and ``finite``, False if
-    a batch loss or a final parameter is not finite. ``params`` and ``opt_state`` are
-    donated: their buffers are reused for the results.
+    loss ``mean_i loss(model(a_i), u_i)`` (``reduction="sum"``: ``sum_i``): all in one
+    ``lax.scan`` (``loop="scan"``), or as one compiled call per step from a Python loop
+    (``loop="steps"``; see ``TrainConfig.epoch_loop``). ``metrics`` holds the mean
+    batch ``loss``, the ``learning_rate`` of the epoch's first step and ``finite``,
+    False if a batch loss or a final parameter is not finite. ``params`` and
+    ``opt_state`` are donated: their buffers are reused for the results.
+
+    The learning rate is ``schedule(count)``, with ``count`` the step count of the
+    state's ``ScaleByScheduleState``; with ``schedule=None`` it is read from the state
+    after the first step instead (:func:`injected_learning_rate`), NaN if the state
+    does not hold one.
 
     With a ``mesh``, each minibatch is split over its ``"batch"`` axis (data
     parallelism): the caller places ``params``, ``opt_state`` and ``frozen`` replicated
@@ -78,15 +83,20 @@ def make_train_epoch(
             params, frozen, split(inputs[batch]), split(outputs[batch])
         )
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), mean
+        # the rate this step used, where only the state knows it (None: no output)
+        rate = None if schedule is not None else injected_learning_rate(opt_state)
+        return (optax.apply_updates(params, updates), opt_state), (mean, rate)
 
-    def summary(params, losses, first_step):
+    def summary(params, losses, first_step, rates):
         finite = jnp.all(jnp.isfinite(losses))
         for leaf in jax.tree.leaves(params):
             finite = finite & jnp.all(jnp.isfinite(leaf))
-        return {"loss": jnp.mean(losses), "learning_rate": schedule(first_step), "finite": finite}
+        learning_rate = rates[0] if schedule is None else schedule(first_step)
+        return {"loss": jnp.mean(losses), "learning_rate": learning_rate, "finite": finite}
 
     def first_step_of(opt_state):
+        if schedule is None:
+            return None
         return optax.tree_utils.tree_get(opt_state, "ScaleByScheduleState").count
 
     def minibatches(order):
@@ -95,8 +105,10 @@ def make_train_epoch(
     def train_epoch(params, opt_state, frozen, inputs, outputs, order):
         first_step = first_step_of(opt_state)
         body = functools.partial(step, frozen, inputs, outputs)
-        (params, opt_state), losses = jax.lax.scan(body, (params, opt_state), minibatches(order))
-        return params, opt_state, summary(params, losses, first_step)
+        (params, opt_state), (losses, rates) = jax.lax.scan(
+            body, (params, opt_state), minibatches(order)
+        )
+        return params, opt_state, summary(params, losses, first_step, rates)
 
     if loop == "scan":
         return jax.jit(train_epoch, donate_argnums=(0, 1))
@@ -105,28 +117,59 @@ def make_train_epoch(
 
     @functools.partial(jax.jit, donate_argnums=(0, 1))
     def train_step(params, opt_state, frozen, inputs, outputs, batch):
-        (params, opt_state), loss_value = step(frozen, inputs, outputs, (params, opt_state), batch)
-        return params, opt_state, loss_value
+        (params, opt_state), (loss_value, rate) = step(
+            frozen, inputs, outputs, (params, opt_state), batch
+        )
+        return params, opt_state, loss_value, rate
 
     finish = jax.jit(summary)
     batches_of = jax.jit(minibatches)
 
     def train_epoch_by_steps(params, opt_state, frozen, inputs, outputs, order):
         # a copy: the step donates the optimiser state, this counter among it
-        first_step = jnp.copy(first_step_of(opt_state))
-        losses = []
+        first_step = jax.tree.map(jnp.copy, first_step_of(opt_state))
+        losses, rates = [], []
         for batch in batches_of(order):
-            params, opt_state, loss_value = train_step(
+            params, opt_state, loss_value, rate = train_step(
                 params, opt_state, frozen, inputs, outputs, batch
             )
             losses.append(loss_value)
-        return params, opt_state, finish(params, jnp.stack(losses), first_step)
+            rates.append(rate)
+        stacked = None if schedule is not None else jnp.stack(rates)
+        return params, opt_state, finish(params, jnp.stack(losses), first_step, stacked)
 
     return train_epoch_by_steps
 
 
 def _constrain_to(sharding):
     return lambda x: jax.lax.with_sharding_constraint(x, sharding)
+
+
+def injected_learning_rate(opt_state: PyTree) -> Array:
+    """The ``learning_rate`` hyperparameter an optimiser state keeps, or NaN.
+
+    ``optax.inject_hyperparams`` stores the hyperparameters in its state under
+    ``hyperparams``, a schedule's value being the one the last update used; this reads
+    the ``hyperparams["learning_rate"]`` scalar when the state holds exactly one (the
+    tree structure decides, at trace time), and NaN otherwise: no optimiser state can
+    say what rate a plain ``optax`` transformation applies.
+    """
+    found = [
+        leaf
+        for path, leaf in jax.tree_util.tree_flatten_with_path(opt_state)[0]
+        if len(path) >= 2
+        and _key_name(path[-2]) == "hyperparams"
+        and _key_name(path[-1]) == "learning_rate"
+        and jnp.ndim(leaf) == 0
+    ]
+    if len(found) != 1:
+        return jnp.asarray(jnp.nan, jnp.float32)
+    return jnp.asarray(found[0])
+
+
+def _key_name(key) -> object:
+    """The attribute or dictionary key one step of a tree path names."""
+    return getattr(key, "name", getattr(key, "key", None))
 
 
 def make_evaluate(static: PyTree, domain_length: float) -> Callable:
@@ -172,26 +215,31 @@ def compiled_epoch(
     steps_per_epoch: int,
     schedule_steps: int,
     mesh: Mesh | None = None,
+    *,
+    optimizer: optax.GradientTransformation | None = None,
+    loss: Callable[[Array, Array], Array] | None = None,
 ) -> tuple[optax.GradientTransformation, Callable]:
     """The optimiser and the epoch function of ``config`` for a model structure, its
     batches split over ``mesh`` (default: :func:`sciml.distributed.batch_mesh`).
 
     Only the optimiser, schedule, loss and batch fields of ``config`` matter; callers
-    clear the others (epochs, seed, ...) to share the compilation between runs.
+    clear the others (epochs, seed, ...) to share the compilation between runs. A
+    given ``optimizer`` replaces the optimiser and schedule ``config`` names, and a
+    given ``loss`` (one sample pair to a scalar) replaces ``config.loss``; runs share
+    a compilation when they pass the same objects.
     """
     mesh = batch_mesh() if mesh is None else mesh
-    return _compiled_epoch(static, config, steps_per_epoch, schedule_steps, mesh)
+    return _compiled_epoch(static, config, steps_per_epoch, schedule_steps, mesh, optimizer, loss)
 
 
 @_memoise_by_value
-def _compiled_epoch(static, config, steps_per_epoch, schedule_steps, mesh):
-    schedule = make_schedule(config, steps_per_epoch, schedule_steps)
-    optimizer = make_optimizer(config, schedule)
-    loss: Callable[[Array, Array], Array]
-    if config.loss == "h1":
-        loss = functools.partial(relative_h1, length=config.domain_length)
-    else:
-        loss = relative_l2
+def _compiled_epoch(static, config, steps_per_epoch, schedule_steps, mesh, optimizer, loss):
+    schedule: optax.Schedule | None = None
+    if optimizer is None:
+        schedule = make_schedule(config, steps_per_epoch, schedule_steps)
+        optimizer = make_optimizer(config, schedule)
+    if loss is None:
+        loss = builtin_loss(config)
     epoch = make_train_epoch(
         static,
         optimizer,
@@ -204,6 +252,13 @@ def _compiled_epoch(static, config, steps_per_epoch, schedule_steps, mesh):
         config.epoch_loop,
     )
     return optimizer, epoch
+
+
+def builtin_loss(config: TrainConfig) -> Callable[[Array, Array], Array]:
+    """The per-sample loss ``config.loss`` names: relative L2 or relative H1."""
+    if config.loss == "h1":
+        return functools.partial(relative_h1, length=config.domain_length)
+    return relative_l2
 
 
 compiled_evaluate = _memoise_by_value(make_evaluate)

@@ -12,9 +12,11 @@ from typing import Any
 import equinox as eqx
 import jax
 import numpy as np
+import optax
 from jax.sharding import Mesh
-from jaxtyping import PyTree
+from jaxtyping import Array, PyTree
 
+from sciml.data.dataset import OperatorDataset
 from sciml.distributed import (
     batch_devices,
     batch_mesh,
@@ -24,10 +26,17 @@ from sciml.distributed import (
     put_sharded,
     replicated,
 )
-from sciml.train.checkpoint import CheckpointWriter, latest_epoch, load_checkpoint
+from sciml.train.checkpoint import (
+    CheckpointWriter,
+    latest_epoch,
+    load_checkpoint,
+    load_train_record,
+)
 from sciml.train.checks import (
     check_json,
+    check_loss,
     check_model_output,
+    check_optimizer,
     check_split,
     check_test_matches_train,
 )
@@ -36,9 +45,10 @@ from sciml.train.epoch import compiled_epoch, compiled_evaluate, shuffle
 from sciml.train.optimizers import make_optimizer
 from sciml.train.trainable import trainable_filter
 
-Split = tuple[Any, Any]
+Split = OperatorDataset | tuple[Any, Any]
 History = dict[str, list[float]]
 Callback = Callable[[int, History], None]
+Loss = Callable[[Array, Array], Array]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -57,10 +67,12 @@ class NonFiniteLossError(FloatingPointError):
 
 def fit(
     model: PyTree,
-    train: Split,
+    data: Split,
     test: Split | None = None,
     *,
-    config: TrainConfig,
+    config: TrainConfig | None = None,
+    optimizer: optax.GradientTransformation | None = None,
+    loss: str | Loss | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     resume: str | os.PathLike | None = None,
     progress: bool = True,
@@ -68,15 +80,26 @@ def fit(
     metadata: dict[str, Any] | None = None,
     mesh: Mesh | None = None,
 ) -> tuple[PyTree, History]:
-    """Train ``model`` on ``train`` by minibatch Adam(W); the FNO recipe by default.
+    """Train ``model`` on ``data`` by minibatch gradient steps; the FNO recipe by default.
 
     Epoch ``e`` (from 0) shuffles the training set by a permutation drawn from
     ``fold_in(key(config.seed), e)`` and runs every minibatch of ``config.batch_size``
     samples in one compiled ``lax.scan``; the ``N mod batch_size`` samples the shuffle
-    leaves over sit out that epoch (one compiled shape; the next shuffle differs). The
-    minibatch loss is the mean per-sample relative error (``config.loss``). Then the
-    test split is evaluated. Only the trainable leaves (:func:`trainable_filter`) are
-    updated, so normaliser statistics stay as they are.
+    leaves over sit out that epoch (one compiled shape; the next shuffle differs). Each
+    step differentiates the batch loss of the per-sample loss ``ℓ`` over the batch
+    ``B``,
+
+        L = (1/|B|) Σ_{i ∈ B} ℓ(model(a_i), u_i)   (config.loss_reduction = "mean"),
+        L = Σ_{i ∈ B} ℓ(model(a_i), u_i)           (config.loss_reduction = "sum"),
+
+    and applies the optimiser's update. Then the test split is evaluated. Only the
+    trainable leaves (:func:`trainable_filter`) are updated, so normaliser statistics
+    stay as they are.
+
+    The optimiser, by default, is Adam(W) with the schedule ``config`` names
+    (:func:`make_optimizer`); an ``optimizer=`` of the caller's replaces both, and a
+    ``loss=`` callable replaces ``ℓ``. Everything else (epochs, batches, seed,
+    reduction, checkpoints) still comes from ``config``.
 
     Every minibatch is split over the devices of ``mesh`` (data parallelism; the
     parameters are replicated, XLA sums the gradients), and the training set is held
@@ -86,17 +109,35 @@ def fit(
     Args:
         model: an equinox module mapping one sample ``(C_in, *grid)`` to one sample
             ``(C_out, *grid)``.
-        train: ``(inputs, outputs)``, arrays ``(N, C_in, *grid)`` and ``(N, C_out, *grid)``.
+        data: the training split: an :class:`~sciml.data.OperatorDataset`, or a pair
+            ``(inputs, outputs)`` of arrays ``(N, C_in, *grid)`` and ``(N, C_out, *grid)``.
         test: the same for the test split (its grid may differ from the training
             grid), or None.
-        config: optimiser, schedule, loss, epochs, batch size, seed, checkpoint period.
+        config: the recipe: optimiser, schedule, loss, epochs, batch size, seed,
+            checkpoint period; ``TrainConfig()`` (the FNO recipe) if None.
+        optimizer: an ``optax.GradientTransformation`` used as given, in place of the
+            optimiser and learning-rate schedule ``config`` names (those fields are
+            then unused). Its state is checkpointed and restored like the built-in
+            one's. To see its learning rate in the history, wrap it in
+            ``optax.inject_hyperparams``.
+        loss: the per-sample training loss ``ℓ``. None: ``config.loss``. ``"l2"`` or
+            ``"h1"``: that built-in loss (:func:`relative_l2`, :func:`relative_h1`),
+            overriding ``config.loss``, and stored as the run's ``config.loss``. A
+            callable ``loss(prediction, target) -> scalar`` on ONE sample pair, both
+            ``(C_out, *grid)``, traceable by JAX: it is ``jax.vmap``-ed over the batch
+            and reduced by ``config.loss_reduction`` exactly as the built-ins are.
         checkpoint_dir: where to write checkpoints, every ``config.checkpoint_every``
             epochs and after the last one, keeping the newest 3. It must hold no
             checkpoints unless it is the ``resume`` folder; defaults to ``resume``.
-        resume: a checkpoint folder of a run with the same config (``epochs`` aside)
-            and training set size: training goes on after its latest checkpoint and
-            ends bit-for-bit where the uninterrupted run ends. The learning-rate
-            schedule stays that run's, so more ``epochs`` go on at its final rate.
+        resume: a checkpoint folder of a run with the same config (``epochs`` aside),
+            training set size, and kind of optimiser and loss (the config's or the
+            caller's): training goes on after its latest checkpoint and ends
+            bit-for-bit where the uninterrupted run ends. The learning-rate schedule
+            stays that run's, so more ``epochs`` go on at its final rate. A caller's
+            ``optimizer`` must make a state of the stored structure (checked);
+            that it is the same transformation, with the same hyperparameters, and
+            that a loss callable is the same function, cannot be checked and are the
+            caller's to keep.
         progress: show a progress bar over the epochs.
         callbacks: ``cb(epoch, history)`` after each epoch (counted from 1) and its
             checkpoint; an exception raised by one stops the run, that epoch's
@@ -112,34 +153,64 @@ def fit(
             only process 0 shows a progress bar.
 
     Returns:
-        ``(model, history)``: the trained model, and per-epoch lists ``train_loss``,
-        ``learning_rate`` (at the epoch's first step), ``epoch_time`` (seconds of
-        training and testing; the first includes compilation) and, with a test split,
-        ``test_l2`` and ``test_h1``, the mean relative L2 and H1 errors.
+        ``(model, history)``: the trained model, and per-epoch lists ``train_loss``
+        (the mean over the epoch's samples of ``ℓ``, whatever the reduction),
+        ``learning_rate`` (at the epoch's first step: the config's schedule; with an
+        ``optimizer=``, the ``learning_rate`` hyperparameter that
+        ``optax.inject_hyperparams`` keeps in its state, or NaN if the state holds
+        none), ``epoch_time`` (seconds of training and testing; the first includes
+        compilation) and, with a test split, ``test_l2`` and ``test_h1``, the mean
+        relative L2 and H1 errors (whatever the training loss). Each checkpoint
+        records whether the optimiser and the loss were the config's or the
+        caller's (:attr:`~sciml.train.checkpoint.Checkpoint.optimizer`,
+        :attr:`~sciml.train.checkpoint.Checkpoint.loss`).
 
     Raises:
-        ValueError: for inconsistent or non-finite data, a model whose output does not
-            match the outputs, a batch size not divisible by the mesh's batch devices
-            or a mesh without a ``"batch"`` axis, non-JSON metadata, a checkpoint
-            folder in use by another run, or a resume with another configuration or
-            training set size.
+        ValueError: for data that is neither an OperatorDataset nor an
+            ``(inputs, outputs)`` pair, inconsistent or non-finite data, a model whose
+            output does not match the outputs, an ``optimizer`` that is not an
+            ``optax.GradientTransformation``, a ``loss`` that is neither a built-in
+            loss's name nor a callable returning a scalar, a batch size not divisible
+            by the mesh's batch devices or a mesh without a ``"batch"`` axis, non-JSON
+            metadata, a checkpoint folder in use by another run, or a resume with
+            another configuration, training set size, kind of optimiser or loss, or
+            optimiser state structure.
         FileNotFoundError: if ``resume`` holds no checkpoint.
         NonFiniteLossError: (a FloatingPointError) if an epoch ends with a non-finite
             loss or parameters; that epoch is not checkpointed, earlier ones are kept.
+
+    Example:
+        ```python
+        schedule = optax.cosine_decay_schedule(1e-3, 1000)
+        optimizer = optax.chain(optax.clip_by_global_norm(1.0), optax.adamw(schedule))
+
+        def loss(prediction, target):  # one sample (C, *grid) -> scalar
+            return jnp.mean((prediction - target) ** 2)
+
+        model, history = fit(model, dataset, optimizer=optimizer, loss=loss)
+        ```
 
     References:
         Li et al., "Fourier Neural Operator for Parametric Partial Differential
         Equations", ICLR 2021 (relative L2 loss, Adam with step decay, batches of 20).
     """
+    config = TrainConfig() if config is None else config
     if not isinstance(config, TrainConfig):
-        raise ValueError(f"fit expects config to be a TrainConfig, got {type(config).__name__}")
-    train = check_split("train", train)
+        raise ValueError(
+            f"fit expects config to be a TrainConfig or None, got {type(config).__name__}"
+        )
+    check_optimizer(optimizer)
+    train = check_split("train", data)
     if len(train[0]) < config.batch_size:
         raise ValueError(
             f"the train split has {len(train[0])} samples, fewer than one batch "
             f"(batch_size={config.batch_size})"
         )
     check_model_output(model, *train)
+    check_loss(loss, train[1])
+    if isinstance(loss, str):
+        # the name becomes the run's config.loss: checkpoints and resume compare it
+        config, loss = dataclasses.replace(config, loss=loss), None
     if test is not None:
         test = check_split("test", test)
         check_test_matches_train(train, test)
@@ -151,7 +222,8 @@ def fit(
     mesh = batch_mesh() if mesh is None else mesh
     check_divisible("batch_size", config.batch_size, mesh)
 
-    run = _Run.start(model, config, len(train[0]) // config.batch_size, resume, mesh)
+    parts = _UserParts(optimizer, loss)
+    run = _Run.start(model, config, parts, len(train[0]) // config.batch_size, resume, mesh)
     writer = None if checkpoint_dir is None else CheckpointWriter(checkpoint_dir)
     bar = _progress_bar(run.epoch, config.epochs, progress and is_primary())
     try:
@@ -164,11 +236,27 @@ def fit(
     return run.model(), run.history
 
 
+@dataclasses.dataclass(frozen=True)
+class _UserParts:
+    """The optimiser and loss the caller passed in place of the config's (None: the
+    config's), and how a checkpoint records each."""
+
+    optimizer: optax.GradientTransformation | None
+    loss: Loss | None
+
+    def sources(self) -> dict[str, str]:
+        return {
+            "optimizer": "config" if self.optimizer is None else "user",
+            "loss": "config" if self.loss is None else "user",
+        }
+
+
 @dataclasses.dataclass
 class _Run:
     """The state of a run between epochs, and the loop that advances it."""
 
     config: TrainConfig
+    parts: _UserParts
     mesh: Mesh
     train_epoch: Callable
     evaluate: Callable
@@ -184,7 +272,7 @@ class _Run:
     last_checkpoint: tuple[int, Path] | None
 
     @classmethod
-    def start(cls, model, config, steps_per_epoch, resume, mesh) -> _Run:
+    def start(cls, model, config, parts, steps_per_epoch, resume, mesh) -> _Run:
         """A fresh run of ``model``, or the run checkpointed in ``resume``, its state
         replicated over ``mesh``."""
         params, frozen, static = _split(model)
@@ -192,13 +280,19 @@ class _Run:
             key, history, epoch, opt_state = jax.random.key(config.seed), {}, 0, None
             schedule_steps, last_checkpoint = config.epochs * steps_per_epoch, None
         else:
-            stored = _load_resumable(resume, model, params, config, steps_per_epoch, mesh)
+            stored = _load_resumable(resume, model, params, config, parts, steps_per_epoch, mesh)
             params, frozen, _ = _split(stored.model)
             key, history, epoch = stored.key, stored.history, stored.epoch
             opt_state = stored.opt_state
             schedule_steps, last_checkpoint = stored.schedule_steps, (stored.epoch, stored.path)
         optimizer, train_epoch = compiled_epoch(
-            static, _recipe(config), steps_per_epoch, schedule_steps, mesh
+            static,
+            _recipe(config),
+            steps_per_epoch,
+            schedule_steps,
+            mesh,
+            optimizer=parts.optimizer,
+            loss=parts.loss,
         )
         # Fresh buffers, as the epoch function donates them and the caller keeps
         # ``model``; all replicated over the mesh, so that fresh and restored runs
@@ -208,6 +302,7 @@ class _Run:
             opt_state = optimizer.init(params)
         return cls(
             config=config,
+            parts=parts,
             mesh=mesh,
             train_epoch=train_epoch,
             evaluate=compiled_evaluate(static, config.domain_length),
@@ -285,6 +380,7 @@ class _Run:
             metadata=metadata,
             steps_per_epoch=self.steps_per_epoch,
             schedule_steps=self.schedule_steps,
+            **self.parts.sources(),
         )
         self.last_checkpoint = (self.epoch, path)
 
@@ -357,18 +453,46 @@ def _check_checkpoint_dir(checkpoint_dir, resume):
         )
 
 
-def _load_resumable(resume, model, params, config, steps_per_epoch, mesh):
+def _load_resumable(resume, model, params, config, parts, steps_per_epoch, mesh):
     """The latest checkpoint in ``resume``, checked to continue this run, its arrays
     restored replicated over ``mesh`` (each process reading its own copies)."""
+    record = load_train_record(resume)
+    _check_resumed_parts(record, Path(resume).absolute() / str(record["epoch"]), parts)
+    optimizer = parts.optimizer
+    if optimizer is None:
+        optimizer = make_optimizer(config, lambda step: 0.0)
     everywhere = replicated(mesh)
     opt_state_structure = jax.tree.map(
         lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=everywhere),
-        jax.eval_shape(make_optimizer(config, lambda step: 0.0).init, params),
+        jax.eval_shape(optimizer.init, params),
     )
     like_model = eqx.combine(put_replicated(eqx.filter(model, eqx.is_array), mesh), model)
-    checkpoint = load_checkpoint(resume, like_model, like_opt_state=opt_state_structure)
+    checkpoint = load_checkpoint(
+        resume, like_model, epoch=record["epoch"], like_opt_state=opt_state_structure
+    )
     _check_resume(checkpoint, config, steps_per_epoch)
     return checkpoint
+
+
+_SOURCE_NAMES = {
+    ("optimizer", "config"): "the optimiser its TrainConfig names (optimizer=None)",
+    ("optimizer", "user"): "an optimizer= of the caller's",
+    ("loss", "config"): "the TrainConfig's loss (loss=None or a loss name)",
+    ("loss", "user"): "a loss callable of the caller's",
+}
+
+
+def _check_resumed_parts(record, path, parts):
+    """The checkpoint was trained with the same kind of optimiser and loss (the
+    config's or the caller's) as this call gives."""
+    for part, given in parts.sources().items():
+        stored = record[part]
+        if stored != given:
+            raise ValueError(
+                f"cannot resume from {path}: it was trained with "
+                f"{_SOURCE_NAMES.get((part, stored), repr(stored))}, this call gives "
+                f"{_SOURCE_NAMES[(part, given)]}; resume with the {part} that wrote it"
+            )
 
 
 def _check_resume(checkpoint, config, steps_per_epoch):
