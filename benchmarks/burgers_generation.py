@@ -28,12 +28,12 @@ from sciml.data.burgers import (
     generate_burgers,
     generation_rate,
 )
-from sciml.presets import get_preset
+from sciml.experiments import get_experiment
 from sciml.solvers.burgers import solve_burgers
 
 PAPER = BurgersConfig()  # 8192 -> 1024, dt = 1/100
 # The quick preset: solved on 1024 points, s = 256 kept (the paper's smallest).
-QUICK = get_preset("burgers", "fno", "quick").data
+QUICK = get_experiment("burgers", "fno", "quick").data
 
 
 def resolution_error(config: BurgersConfig, samples: int = 8, reference: int = 8192) -> float:

@@ -33,8 +33,8 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sciml.models.fno import FNO  # noqa: E402
-from sciml.presets import get_preset  # noqa: E402
+from sciml.experiments import build_model, get_experiment  # noqa: E402
+from sciml.tasks import ModelSpec, get_task  # noqa: E402
 from sciml.train import relative_l2  # noqa: E402
 
 HOST_EVENTS = ("ThunkExecutor", "block_until_ready", "PjitFunction")
@@ -59,11 +59,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--calls", type=int, default=3, help="traced calls, averaged")
     args = parser.parse_args(argv)
 
-    preset = get_preset(args.task, "fno", args.preset)
-    options = dict(preset.model_config.options)
-    grid = [preset.data.resolution] * len(options["modes"])
-    batch = preset.train.batch_size
-    model = FNO(1, 1, key=jax.random.key(0), **options)
+    experiment = get_experiment(args.task, "fno", args.preset)
+    options = experiment.model_config
+    grid = [experiment.data.resolution] * len(options["modes"])
+    batch = experiment.train.batch_size
+    spec = ModelSpec(1, 1, tuple(grid), get_task(args.task).periodic)
+    model = build_model("fno", spec, options, key=jax.random.key(0))
     rng = np.random.default_rng(0)
     a = jnp.asarray(rng.standard_normal((batch, 1, *grid), dtype=np.float32))
     u = jnp.asarray(rng.standard_normal((batch, 1, *grid), dtype=np.float32))

@@ -27,9 +27,9 @@ import time
 import jax
 
 from sciml.data.navier_stokes import NavierStokesConfig, generate_navier_stokes, generation_rate
-from sciml.presets import get_preset
+from sciml.experiments import get_experiment
 
-QUICK = get_preset("navier-stokes", "fno", "quick").data
+QUICK = get_experiment("navier-stokes", "fno", "quick").data
 """Quick preset: 64^2 solve, 32^2 stored, nu = 1e-3, T = 20 (10 input + 10 target frames),
 ETDRK4 at dt = 1/8 (160 steps). dt = 1/8 is above the advective CFL limit (C ~ 2.4 for
 max|u| ~ 0.3) and is stable only because viscosity damps the high modes at this
