@@ -160,6 +160,11 @@ def test_a_user_optimizer_changes_training_and_reports_an_injected_rate(
     expected = [float(schedule(epoch * steps_per_epoch)) for epoch in range(CONFIG.epochs)]
     assert history["learning_rate"] == pytest.approx(expected, rel=1e-6)
     assert expected[1] == pytest.approx(expected[0] / 2)
+    # one compiled call per step reads the same rates and takes the same steps
+    steps = dataclasses.replace(CONFIG, epoch_loop="steps")
+    _, stepped = fit(model, *problem, config=steps, optimizer=optimizer, progress=False)
+    assert stepped["learning_rate"] == history["learning_rate"]
+    np.testing.assert_allclose(stepped["train_loss"], history["train_loss"], rtol=1e-5)
 
 
 def clipped_adamw():
