@@ -28,9 +28,9 @@ import numpy as np
 import optax
 from fno_throughput import timed  # the sibling script (benchmarks/ is on the path)
 
-from sciml.experiment import build_model
+from sciml.experiments import build_model, get_experiment
 from sciml.models import count_parameters
-from sciml.presets import get_preset
+from sciml.tasks import ModelSpec
 from sciml.train import relative_l2, trainable_filter
 
 MODELS = ("fno", "mgno", "unet", "deeponet", "pod-deeponet")
@@ -38,9 +38,10 @@ MODELS = ("fno", "mgno", "unet", "deeponet", "pod-deeponet")
 
 def build(name: str, resolution: int):
     """The ``paper`` Darcy preset's network for ``name`` on a ``resolution`` grid."""
-    preset = get_preset("darcy", name, "paper")
+    experiment = get_experiment("darcy", name, "paper")
     targets = np.random.default_rng(0).standard_normal((200, 1, resolution, resolution))
-    return build_model(preset, (1, resolution, resolution), targets, key=jax.random.key(0))
+    spec = ModelSpec(1, 1, (resolution, resolution), False, data=experiment.data, targets=targets)
+    return build_model(name, spec, experiment.model_config, key=jax.random.key(0))
 
 
 def bench(name: str, resolution: int, batch: int, steps: int, repeats: int) -> dict:
