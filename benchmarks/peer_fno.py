@@ -61,16 +61,16 @@ MARKER = "PEER_FNO_RESULT "
 
 def make_spec(args: argparse.Namespace) -> dict:
     """The architecture, data and optimiser both frameworks use, from the sciml preset."""
-    from sciml.presets import get_preset
+    from sciml.experiments import get_experiment
 
-    preset = get_preset(args.task, "fno", args.preset)
-    options = dict(preset.model_config.options)
+    experiment = get_experiment(args.task, "fno", args.preset)
+    options = experiment.model_config
     modes = [int(m) for m in options["modes"]]
     d = len(modes)
     padding = options.get("padding", 0)
     padding = [int(padding)] * d if isinstance(padding, int) else [int(p) for p in padding]
-    grid = [int(preset.data.resolution)] * d
-    train = preset.train
+    grid = [int(experiment.data.resolution)] * d
+    train = experiment.train
     return {
         "task": args.task,
         "preset": args.preset,
