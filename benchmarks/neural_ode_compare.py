@@ -10,18 +10,22 @@ other (so their wall times compare on one machine), and writes ``comparison.md``
     python benchmarks/neural_ode_compare.py --out benchmarks/results/neural-ode-cpu-2core
     python benchmarks/neural_ode_compare.py --models neural-ode fno-ar --preset quick
     python benchmarks/neural_ode_compare.py --models --variant fno-ar,n_layers=1 ...
+    python benchmarks/neural_ode_compare.py --out /tmp/ode --set train.epochs=2   # a smoke run
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from pathlib import Path
 
 from sciml._io import write_atomic, write_json
-from sciml.neural_ode_run import MODELS, get_trajectory_preset, run_trajectory
+from sciml.experiments import get_experiment, train
+from sciml.experiments.config import replace
+from sciml.tasks import get_task
+
+TASK = "burgers-trajectory"
 
 COLUMNS = (
     ("parameters", "parameters", "{:,}"),
@@ -48,7 +52,7 @@ def table(records: list[dict]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for runs and tables")
-    parser.add_argument("--models", nargs="*", default=list(MODELS))
+    parser.add_argument("--models", nargs="*", default=list(get_task(TASK).suite))
     parser.add_argument("--preset", default="quick")
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument(
@@ -58,28 +62,28 @@ def main(argv=None) -> int:
         metavar="MODEL,KEY=INT",
         help="also run MODEL with integer model options changed, e.g. fno-ar,n_layers=1",
     )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="change every run's experiment, as sciml train --set does (repeatable)",
+    )
     args = parser.parse_args(argv)
-    runs = [
-        (get_trajectory_preset("burgers-trajectory", name, args.preset), name)
-        for name in args.models
-    ]
+    runs = [(get_experiment(TASK, name, args.preset, args.overrides), name) for name in args.models]
     for variant in args.variant:
         model, *changes = variant.split(",")
-        preset = get_trajectory_preset("burgers-trajectory", model, args.preset)
-        options = dict(preset.model_options)
-        for change in changes:
-            key, value = change.split("=")
-            if key not in options:
-                raise ValueError(f"{model} has no model option {key!r}; it has {sorted(options)}")
-            options[key] = int(value)
-        runs.append((dataclasses.replace(preset, model_options=options), variant))
+        experiment = get_experiment(TASK, model, args.preset, args.overrides)
+        # an unknown key is refused with the model's valid keys
+        options = {key: int(value) for key, value in (change.split("=") for change in changes)}
+        runs.append((replace(experiment, model_config=options), variant))
     records = []
-    for preset, label in runs:
+    for experiment, label in runs:
         load_before = os.getloadavg()
         folder = label.replace(",", "-").replace("=", "")
-        record = run_trajectory(
-            preset, args.out / f"{folder}-{args.preset}", cache=args.cache, progress=False
-        )
+        out = args.out / f"{folder}-{args.preset}"
+        record = train(experiment, out, cache=args.cache, progress=False).record
         record["label"] = label
         record["load_average_before"], record["load_average_after"] = load_before, os.getloadavg()
         records.append(record)
