@@ -26,7 +26,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -45,10 +44,12 @@ import numpy as np  # noqa: E402
 from jax.flatten_util import ravel_pytree  # noqa: E402
 
 from sciml._io import write_json  # noqa: E402
-from sciml.experiment import environment  # noqa: E402
+from sciml.experiments import build_model, get_experiment  # noqa: E402
+from sciml.experiments.config import replace  # noqa: E402
+from sciml.experiments.record import environment  # noqa: E402
 from sciml.models import count_parameters  # noqa: E402
 from sciml.models.neural_ode import ADJOINTS, NeuralODE, make_adjoint  # noqa: E402
-from sciml.neural_ode_run import build_model, get_trajectory_preset  # noqa: E402
+from sciml.tasks import ModelSpec  # noqa: E402
 from sciml.train import relative_l2  # noqa: E402
 
 
@@ -125,14 +126,22 @@ def _burgers_like_sample(n: int, dtype) -> tuple[jax.Array, jax.Array]:
     return jnp.asarray(u0[None], dtype), jnp.asarray(frames, dtype)
 
 
+def quick_model(model_name: str, adjoint: str):
+    """``(model, data)``: the quick ``burgers-trajectory`` preset's model with ``adjoint``,
+    built for one input frame -> ``n_frames`` frames, and the preset's data config."""
+    experiment = get_experiment("burgers-trajectory", model_name, "quick")
+    experiment = replace(experiment, model_config={"adjoint": adjoint})
+    data = experiment.data
+    spec = ModelSpec(1, data.n_frames, (data.resolution,), True, data=data)
+    return build_model(model_name, spec, experiment.model_config, key=jax.random.key(0)), data
+
+
 def operator_gradient_error(model_name: str, adjoint: str, directions: int = 4) -> dict:
-    preset = get_trajectory_preset("burgers-trajectory", model_name, "quick")
-    preset = dataclasses.replace(preset, model_options={**preset.model_options, "adjoint": adjoint})
-    model = build_model(preset, key=jax.random.key(0))
+    model, data = quick_model(model_name, adjoint)
     model = jax.tree.map(lambda x: x.astype(jnp.float64) if eqx.is_inexact_array(x) else x, model)
     params, static = eqx.partition(model, eqx.is_inexact_array)
     flat, unravel = ravel_pytree(params)
-    u0, target = _burgers_like_sample(preset.data.resolution, jnp.float64)
+    u0, target = _burgers_like_sample(data.resolution, jnp.float64)
 
     def loss(vector):
         return relative_l2(eqx.combine(unravel(vector), static)(u0), target)
@@ -161,10 +170,8 @@ def _timed(fn, repeats: int) -> list[float]:
 
 
 def cost(adjoint: str, batch: int, repeats: int) -> dict:
-    preset = get_trajectory_preset("burgers-trajectory", "neural-ode", "quick")
-    preset = dataclasses.replace(preset, model_options={**preset.model_options, "adjoint": adjoint})
-    model = build_model(preset, key=jax.random.key(0))
-    n, frames = preset.data.resolution, preset.data.n_frames
+    model, data = quick_model("neural-ode", adjoint)
+    n, frames = data.resolution, data.n_frames
     u0 = jax.random.normal(jax.random.key(2), (batch, 1, n), jnp.float32)
     target = jax.random.normal(jax.random.key(3), (batch, frames, n), jnp.float32)
 
