@@ -21,12 +21,17 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float
 
 __all__ = [
+    "STENCILS",
     "dealias_mask",
     "rwavenumbers",
     "spectral_derivative",
+    "squared_wavenumbers",
     "wavenumber_grid",
     "wavenumbers",
 ]
+
+STENCILS = ("spectral", "central")
+"""The discretisations of ``-Laplacian`` that :func:`squared_wavenumbers` gives the symbol of."""
 
 
 def _check_size(name: str, n: int) -> int:
@@ -147,6 +152,47 @@ def wavenumber_grid(
         (2 * jnp.pi / axis_length) * jnp.asarray(k, dtype=dtype)
         for k, axis_length in zip(_integer_wavenumbers(shape, real), lengths)
     )
+
+
+def squared_wavenumbers(
+    shape: Sequence[int],
+    length: float | Sequence[float] = 1.0,
+    real: bool = True,
+    dtype=jnp.float32,
+    *,
+    stencil: str = "spectral",
+) -> Float[Array, "..."]:
+    """The Fourier symbol of ``-Laplacian`` on a periodic box: ``|kappa|^2`` by default.
+
+    With ``stencil="spectral"`` the symbol is ``sum_i kappa_i^2``, ``kappa_i`` the angular
+    wavenumbers of :func:`wavenumber_grid`. With ``stencil="central"`` it is the symbol of
+    the second-order central difference ``(u_{j+1} - 2 u_j + u_{j-1}) / h_i^2`` on each
+    axis, the modified wavenumbers ``sum_i (2 / h_i)^2 sin^2(kappa_i h_i / 2)`` with
+    ``h_i = L_i / n_i``; it equals ``|kappa|^2 (1 + O(kappa^2 h^2))`` and stays below
+    ``sum_i 4 / h_i^2`` (Lele, J. Comput. Phys. 103 (1992), §2).
+
+    Args:
+        shape: grid sizes ``(n_1, ..., n_d)``.
+        length: period of the box, a scalar for all axes or one per axis.
+        real: whether the result is in the ``rfftn`` layout.
+        dtype: floating dtype of the result.
+        stencil: ``"spectral"`` or ``"central"``.
+
+    Returns:
+        A dense array of shape ``shape``, or ``(*shape[:-1], shape[-1] // 2 + 1)`` when
+        ``real``; zero at ``k = 0`` and positive elsewhere.
+    """
+    if stencil not in STENCILS:
+        raise ValueError(f"stencil must be one of {', '.join(STENCILS)}, got {stencil!r}")
+    shape = _check_shape(shape)
+    lengths = _per_axis_lengths(length, len(shape))
+    total = jnp.zeros((), dtype)
+    for n, axis_length, kappa in zip(shape, lengths, wavenumber_grid(shape, lengths, real, dtype)):
+        if stencil == "central":
+            h = axis_length / n
+            kappa = (2 / h) * jnp.sin(kappa * h / 2)
+        total = total + kappa**2
+    return total
 
 
 def dealias_mask(shape: Sequence[int], real: bool = True) -> Bool[Array, "..."]:

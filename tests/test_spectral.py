@@ -9,6 +9,7 @@ from sciml.spectral import (
     dealias_mask,
     rwavenumbers,
     spectral_derivative,
+    squared_wavenumbers,
     wavenumber_grid,
     wavenumbers,
 )
@@ -52,6 +53,42 @@ def test_wavenumber_grid_scalar_length_and_bad_length():
     np.testing.assert_allclose(ky[0], np.pi * np.array([0, 1, -2, -1]))
     with pytest.raises(ValueError, match="one scalar per axis"):
         wavenumber_grid((4, 4), (1.0, 2.0, 3.0))
+
+
+@pytest.mark.parametrize("real", [True, False])
+def test_squared_wavenumbers_are_the_symbol_of_the_spectral_laplacian(real):
+    """|kappa|^2 times the transform of u is minus the transform of the exact Laplacian of
+    u = sin(2 pi x / L_1) cos(4 pi y / L_2) + cos(6 pi x / L_1)."""
+    shape, lengths = (12, 10), (2.0, 3.0)
+    k2 = squared_wavenumbers(shape, lengths, real=real, dtype=jnp.float64)
+    assert k2.shape == ((12, 6) if real else shape) and float(k2[0, 0]) == 0.0
+    x = np.arange(12)[:, None] * lengths[0] / 12
+    y = np.arange(10)[None, :] * lengths[1] / 10
+    a, b, c = 2 * np.pi / lengths[0], 4 * np.pi / lengths[1], 6 * np.pi / lengths[0]
+    u = np.sin(a * x) * np.cos(b * y) + np.cos(c * x) + 0 * y
+    minus_laplacian = (a**2 + b**2) * np.sin(a * x) * np.cos(b * y) + c**2 * np.cos(c * x) + 0 * y
+    transform = np.fft.rfftn if real else np.fft.fftn
+    np.testing.assert_allclose(
+        np.asarray(k2) * transform(u), transform(minus_laplacian), rtol=0, atol=1e-11
+    )
+
+
+def test_central_stencil_is_the_symbol_of_the_three_point_laplacian():
+    """On any periodic field, multiplying by the central symbol equals applying
+    -(u_{j+1} - 2 u_j + u_{j-1}) / h^2 on every axis, to round-off."""
+    shape, lengths = (8, 6, 5), (1.0, 2.0, 0.5)
+    u = np.random.default_rng(0).standard_normal(shape)
+    stencil = sum(
+        -(np.roll(u, 1, axis) - 2 * u + np.roll(u, -1, axis)) / (length / n) ** 2
+        for axis, (n, length) in enumerate(zip(shape, lengths))
+    )
+    symbol = squared_wavenumbers(shape, lengths, dtype=jnp.float64, stencil="central")
+    applied = np.fft.irfftn(np.asarray(symbol) * np.fft.rfftn(u), s=shape, axes=(0, 1, 2))
+    np.testing.assert_allclose(applied, stencil, rtol=0, atol=1e-11 * np.max(np.abs(stencil)))
+    spectral = squared_wavenumbers(shape, lengths, dtype=jnp.float64)
+    assert np.all(np.asarray(symbol) <= np.asarray(spectral) + 1e-12)  # sin(x) <= x
+    with pytest.raises(ValueError, match="stencil"):
+        squared_wavenumbers(shape, stencil="upwind")
 
 
 # --------------------------------------------------------------------------- 2/3 rule
