@@ -16,32 +16,10 @@ not enter the nonlinear term. The mean (``k = 0``) has ``lambda_0 = 0`` and
 
 Time stepping. The fourth-order exponential time-differencing Runge–Kutta scheme
 ETDRK4 of Cox and Matthews (2002, eqs. 26–29), which integrates the stiff diffusion
-exactly. With step ``h``, ``E = exp(h lambda)`` and ``E_2 = exp(h lambda / 2)``,
-
-    a = E_2 v_n + Q N(v_n)
-    b = E_2 v_n + Q N(a)
-    c = E_2 a + Q (2 N(b) - N(v_n))
-    v_{n+1} = E v_n + f_1 N(v_n) + 2 f_2 (N(a) + N(b)) + f_3 N(c),
-
-with, for ``z = h lambda``,
-
-    Q   = h (e^{z/2} - 1) / z,
-    f_1 = h (-4 - z + e^z (4 - 3 z + z^2)) / z^3,
-    f_2 = h ( 2 + z + e^z (z - 2)) / z^3,
-    f_3 = h (-4 - 3 z - z^2 + e^z (4 - z)) / z^3.
-
-These suffer catastrophic cancellation for small ``|z|``. Following Kassam and
-Trefethen (2005), each ``g(z)`` above is evaluated as its mean over a circle centred
-at ``z``, ``g(z) = (1 / 2 pi) \int g(z + r e^{i theta}) d theta`` (Cauchy's integral
-formula; the functions are entire), discretised by the trapezoid rule. For real
-``lambda`` the upper half circle suffices: ``M`` points ``theta_j = pi (j - 1/2) / M``
-and the real part of their mean equal the ``2 M``-point rule on the full circle.
-Kassam and Trefethen take ``r = 1``; then for ``|z|`` near 1 some points come close
-to ``w = 0`` and the cancellation returns (relative errors ~1e-4 in float32). Here
-``r = 1 + |z|`` for ``|z| < 2`` and ``r = 1`` beyond, so every point is at least 1 from
-the origin; with the default ``M = 32`` the coefficients are then accurate to a few
-ulps in float32 and float64. They are computed with ``jax.numpy`` from ``nu``, so
-``nu`` may be a traced value and the solution is differentiable with respect to it.
+exactly, with the coefficients evaluated by contour integrals after Kassam and Trefethen
+(2005): :mod:`sciml.solvers.etdrk`, shared with the Navier–Stokes solver. The
+coefficients are computed with ``jax.numpy`` from ``nu``, so ``nu`` may be a traced
+value and the solution is differentiable with respect to it.
 
 Gradients. Everything is differentiable by JAX's automatic differentiation through
 the ``lax.scan`` of the steps (forward and reverse mode), with respect to ``u0`` and
@@ -76,12 +54,14 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Complex, Float
 
-from sciml.spectral import dealias_mask, rwavenumbers
+from sciml.solvers import stepping
+from sciml.solvers.etdrk import ETDRK4Coefficients, _check_contour_points, etdrk4_step
+from sciml.solvers.etdrk import etdrk4_coefficients as etdrk4_coefficients
+from sciml.spectral import dealias_mask, rwavenumbers, squared_wavenumbers
 
 __all__ = [
     "BurgersETDRK4",
     "cole_hopf_solution",
-    "etdrk4_coefficients",
     "solve_burgers",
 ]
 
@@ -125,14 +105,6 @@ def _check_nu(caller: str, nu) -> None:
         raise ValueError(f"{caller} expects a finite viscosity nu > 0, got {value!r}")
 
 
-def _check_contour_points(caller: str, contour_points) -> int:
-    if not isinstance(contour_points, numbers.Integral) or contour_points < 8:
-        raise ValueError(
-            f"{caller} expects contour_points to be an integer >= 8, got {contour_points!r}"
-        )
-    return int(contour_points)
-
-
 def _step_count(caller: str, name: str, time: float, dt: float) -> int:
     """``time / dt`` as an int, or a ValueError if it is not whole to ``_STEP_TOLERANCE``."""
     ratio = time / dt
@@ -168,90 +140,15 @@ def _check_initial_condition(caller: str, u0) -> Array:
     return u0
 
 
-# ------------------------------------------------------------------- ETDRK4 coefficients
-
-
-def etdrk4_coefficients(
-    linear: Float[ArrayLike, "*shape"], dt: float, *, contour_points: int = 32
-) -> tuple[Float[Array, "*shape"], ...]:
-    r"""The ETDRK4 coefficients of a diagonal, real linear operator.
-
-    For ``z = dt * linear`` (elementwise),
-
-        E = e^z,  E_2 = e^{z/2},
-        Q   = dt (e^{z/2} - 1) / z,
-        f_1 = dt (-4 - z + e^z (4 - 3 z + z^2)) / z^3,
-        f_2 = dt ( 2 + z + e^z (z - 2)) / z^3,
-        f_3 = dt (-4 - 3 z - z^2 + e^z (4 - z)) / z^3,
-
-    (Cox and Matthews 2002, eqs. 26–29). ``Q`` and the ``f_i`` are evaluated as means
-    over the circle ``|w - z| = r`` (Kassam and Trefethen 2005), ``r = 1 + |z|`` for
-    ``|z| < 2`` and ``r = 1`` beyond (so that ``|w| >= 1``): the trapezoid rule on
-    ``contour_points`` points of the upper half circle, real part taken, which for
-    real ``z`` equals the rule on twice as many points of the full circle. This avoids
-    the cancellation of the formulas near ``z = 0`` and is accurate to a few ulps (in
-    float32 and float64) for every ``z <= 0``.
-
-    Args:
-        linear: real eigenvalues of the linear operator (any shape), e.g.
-            ``-nu kappa^2``; may be traced.
-        dt: the time step.
-        contour_points: points on the half circle (>= 8).
-
-    Returns:
-        ``(E, E_2, Q, f_1, f_2, f_3)``, each of the shape and real dtype of ``linear``.
-
-    References:
-        Cox and Matthews, J. Comput. Phys. 176 (2002) 430-455; Kassam and Trefethen,
-        SIAM J. Sci. Comput. 26 (2005) 1214-1233.
-    """
-    contour_points = _check_contour_points("etdrk4_coefficients", contour_points)
-    linear = jnp.asarray(linear)
-    if not jnp.issubdtype(linear.dtype, jnp.floating):
-        raise ValueError(
-            f"etdrk4_coefficients expects a real floating operator, got dtype {linear.dtype}"
-        )
-    return _etdrk4_coefficients(linear, jnp.asarray(dt, linear.dtype), contour_points)
-
-
-# Compiled once per shape, dtype and contour size (dt is traced), inlined under an outer jit.
-@functools.partial(jax.jit, static_argnums=(2,))
-def _etdrk4_coefficients(linear, dt, contour_points):
-    z = dt * linear
-    complex_dtype = jnp.result_type(z.dtype, jnp.complex64)
-    theta = np.pi * (np.arange(contour_points) + 0.5) / contour_points
-    circle = jnp.asarray(np.exp(1j * theta), complex_dtype)
-    # Radius 1 (Kassam & Trefethen) keeps the points >= 1 away from the cancellation at
-    # w = 0 only when |z| >= 2; for |z| < 2 the radius 1 + |z| does (then |e^w| <= e).
-    # The mean does not depend on the radius, so its derivative is not propagated.
-    radius = jax.lax.stop_gradient(jnp.where(jnp.abs(z) < 2, 1 + jnp.abs(z), 1))
-    w = z[..., None].astype(complex_dtype) + radius[..., None] * circle  # (..., M)
-    exp_w = jnp.exp(w)
-    w_squared = w * w
-    w_cubed = w_squared * w
-    # One stacked division and mean (rather than four) keeps XLA's compile time low.
-    numerators = jnp.stack(
-        [
-            jnp.exp(w / 2) - 1,
-            -4 - w + exp_w * (4 - 3 * w + w_squared),
-            2 + w + exp_w * (w - 2),
-            -4 - 3 * w - w_squared + exp_w * (4 - w),
-        ]
-    )
-    denominators = jnp.stack([w, w_cubed, w_cubed, w_cubed])
-    means = jnp.mean(numerators / denominators, axis=-1).real
-    q, f1, f2, f3 = (dt * means).astype(linear.dtype)
-    return jnp.exp(z), jnp.exp(z / 2), q, f1, f2, f3
-
-
 # ---------------------------------------------------------------------------- the stepper
 
 
 # Compiled once per grid, dtype and contour size (nu and dt are traced).
 @functools.partial(jax.jit, static_argnums=(2, 3, 4))
 def _burgers_operators(nu, dt, n, length, contour_points):
+    linear = -nu * squared_wavenumbers((n,), length, dtype=nu.dtype)
+    coefficients = etdrk4_coefficients(linear, dt, contour_points=contour_points)
     kappa = rwavenumbers(n, length, dtype=nu.dtype)
-    coefficients = _etdrk4_coefficients(-nu * kappa**2, dt, contour_points)
     keep = dealias_mask((n,))
     complex_dtype = jnp.result_type(nu.dtype, jnp.complex64)
     nonlinear_multiplier = jnp.where(keep, -0.5j * kappa, 0).astype(complex_dtype)
@@ -342,16 +239,16 @@ class BurgersETDRK4(eqx.Module):
         u = jnp.fft.irfft(jnp.where(self.keep, v, 0), n=self.n)
         return self.nonlinear_multiplier * jnp.fft.rfft(u * u)
 
+    @property
+    def coefficients(self) -> ETDRK4Coefficients:
+        """``(E, E_2, Q, f_1, f_2, f_3)`` of :func:`sciml.solvers.etdrk.etdrk4_coefficients`."""
+        return ETDRK4Coefficients(
+            self.exp_step, self.exp_half_step, self.q, self.f1, self.f2, self.f3
+        )
+
     def step_fourier(self, v: Complex[Array, " m"]) -> Complex[Array, " m"]:
         """One ETDRK4 step of the Fourier coefficients ``v = rfft(u): (n // 2 + 1,)``."""
-        n_v = self.nonlinear(v)
-        a = self.exp_half_step * v + self.q * n_v
-        n_a = self.nonlinear(a)
-        b = self.exp_half_step * v + self.q * n_a
-        n_b = self.nonlinear(b)
-        c = self.exp_half_step * a + self.q * (2 * n_b - n_v)
-        n_c = self.nonlinear(c)
-        return self.exp_step * v + self.f1 * n_v + 2 * self.f2 * (n_a + n_b) + self.f3 * n_c
+        return etdrk4_step(self.coefficients, v, self.nonlinear)
 
     def _check_state(self, u) -> Array:
         u = jnp.asarray(u)
@@ -379,7 +276,10 @@ class BurgersETDRK4(eqx.Module):
         *,
         save_steps: Sequence[int] | None = None,
     ) -> Float[Array, " n"] | Float[Array, "n_saves n"]:
-        """Take ``n_steps`` steps from ``u0`` with ``lax.scan``.
+        """Take ``n_steps`` steps from ``u0`` (:func:`sciml.solvers.stepping.advance`, or
+        :func:`sciml.solvers.stepping.snapshots` when ``save_steps`` is given).
+
+        States after the last of ``save_steps`` are not computed.
 
         Args:
             u0: ``(n,)`` initial state.
@@ -395,34 +295,23 @@ class BurgersETDRK4(eqx.Module):
             raise ValueError(f"rollout expects an integer n_steps >= 0, got {n_steps!r}")
         v0 = jnp.fft.rfft(u0)
         if save_steps is None:
-            v, _ = jax.lax.scan(lambda v, _: (self.step_fourier(v), None), v0, length=n_steps)
+            v = stepping.advance(self.step_fourier, v0, n_steps)
             return jnp.fft.irfft(v, n=self.n).astype(self.dtype)
-        save_steps = np.asarray(save_steps)
+        steps = np.asarray(save_steps)
         if (
-            save_steps.ndim != 1
-            or save_steps.size == 0
-            or not np.issubdtype(save_steps.dtype, np.integer)
-            or np.any(np.diff(save_steps) <= 0)
-            or save_steps[0] < 0
-            or save_steps[-1] > n_steps
+            steps.ndim != 1
+            or steps.size == 0
+            or not np.issubdtype(steps.dtype, np.integer)
+            or np.any(np.diff(steps) <= 0)
+            or steps[0] < 0
+            or steps[-1] > n_steps
         ):
             raise ValueError(
                 f"rollout expects save_steps to be increasing integers in [0, {n_steps}], got "
-                f"{save_steps.tolist()}"
+                f"{steps.tolist()}"
             )
-        # Step k writes its state to slot searchsorted(save_steps, k): the last write to
-        # slot j is then made at step save_steps[j] exactly. States after the last save
-        # go to an extra slot that is dropped.
-        slots = np.searchsorted(save_steps, np.arange(n_steps + 1))
-        buffer = jnp.zeros((save_steps.size + 1, v0.shape[0]), v0.dtype).at[slots[0]].set(v0)
-
-        def body(carry, slot):
-            v, buffer = carry
-            v = self.step_fourier(v)
-            return (v, jax.lax.dynamic_update_index_in_dim(buffer, v, slot, 0)), None
-
-        (_, buffer), _ = jax.lax.scan(body, (v0, buffer), jnp.asarray(slots[1:]))
-        return jnp.fft.irfft(buffer[:-1], n=self.n, axis=-1).astype(self.dtype)
+        v = stepping.snapshots(self.step_fourier, v0, steps.tolist())
+        return jnp.fft.irfft(v, n=self.n, axis=-1).astype(self.dtype)
 
 
 # ----------------------------------------------------------------------- functional solver

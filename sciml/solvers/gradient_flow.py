@@ -73,7 +73,8 @@ import numpy as np
 from jax.scipy.sparse.linalg import cg
 from jaxtyping import Array, ArrayLike, Complex, Float
 
-from sciml.spectral import each_axis
+from sciml.solvers import stepping
+from sciml.spectral import STENCILS, each_axis, squared_wavenumbers
 
 __all__ = [
     "EQUATIONS",
@@ -92,7 +93,7 @@ __all__ = [
 ]
 
 EQUATIONS = ("allen-cahn", "cahn-hilliard")
-LAPLACIANS = ("spectral", "central")
+LAPLACIANS = STENCILS
 SCHEMES = ("stabilised", "convex-splitting", "sav1", "sav2", "etd1")
 
 
@@ -199,21 +200,14 @@ class GradientFlow(eqx.Module):
         self.eps = _check_positive(name, "eps", eps)
         self.mobility_constant = _check_positive(name, "mobility", mobility)
         self.laplacian = laplacian
-        k2 = np.zeros((1,) * len(self.shape))
-        for axis, (n, side) in enumerate(zip(self.shape, self.length)):
-            last = axis == len(self.shape) - 1
-            k = np.fft.rfftfreq(n, 1.0 / n) if last else np.fft.fftfreq(n, 1.0 / n)
-            kappa = 2 * np.pi * k / side
-            if laplacian == "central":
-                h = side / n
-                kappa = (2 / h) * np.sin(kappa * h / 2)
-            broadcast = [1] * len(self.shape)
-            broadcast[axis] = k.shape[0]
-            k2 = k2 + (kappa**2).reshape(broadcast)
-        mobility_symbol = np.ones_like(k2) if equation == "allen-cahn" else mobility * k2
-        self.k2 = jnp.asarray(k2, dtype)
-        self.linear = jnp.asarray(self.eps**2 * k2, dtype)
-        self.mobility = jnp.asarray(mobility_symbol, dtype)
+        # The symbols are formed in the default float precision (float64 with x64) and
+        # then rounded once to the flow's dtype.
+        precise = jnp.promote_types(dtype, jnp.result_type(float))
+        k2 = squared_wavenumbers(self.shape, self.length, dtype=precise, stencil=laplacian)
+        mobility_symbol = jnp.ones_like(k2) if equation == "allen-cahn" else mobility * k2
+        self.k2 = k2.astype(dtype)
+        self.linear = (self.eps**2 * k2).astype(dtype)
+        self.mobility = mobility_symbol.astype(dtype)
 
     @property
     def dtype(self):
@@ -669,7 +663,7 @@ def rollout(
     *,
     save_every: int = 1,
 ) -> tuple[Float[Array, " n_saves *grid"], Float[Array, " n_saves"]]:
-    """Take ``n_steps`` steps of ``scheme`` from ``phi0`` with ``lax.scan``.
+    """Take ``n_steps`` steps of ``scheme`` from ``phi0`` (:func:`sciml.solvers.stepping.rollout`).
 
     Args:
         scheme: the stepper (its ``dt`` fixes the time of each step).
@@ -689,13 +683,16 @@ def rollout(
             f"rollout expects save_every to be an integer >= 1 dividing n_steps = {n_steps}, "
             f"got {save_every!r}"
         )
-    state = scheme.init(phi0)
 
-    def advance(state, _):
-        state = jax.lax.fori_loop(0, save_every, lambda _, s: scheme.step(s), state)
-        return state, (scheme.field(state), scheme.discrete_energy(state))
+    def observe(state):
+        return scheme.field(state), scheme.discrete_energy(state)
 
-    _, (fields, energies) = jax.lax.scan(advance, state, length=n_steps // save_every)
-    first_field = scheme.field(state)[None]
-    first_energy = scheme.discrete_energy(state)[None]
-    return jnp.concatenate([first_field, fields]), jnp.concatenate([first_energy, energies])
+    _, (fields, energies) = stepping.rollout(
+        scheme.step,
+        scheme.init(phi0),
+        n_steps,
+        save_every,
+        observe=observe,
+        include_initial=True,
+    )
+    return fields, energies

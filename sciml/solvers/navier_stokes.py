@@ -21,9 +21,11 @@ no alias can reach are kept (Canuto et al. 2006, §3.4). For even ``s`` not divi
 3 (every power of two) this mask is the released generator's ``|k_i| <= (2/3)(s/2)``.
 The semi-discrete system is ``d w_hat / dt = -nu |k|^2 w_hat - N_hat + f_hat``.
 
-Time. Two steppers advance it; both are equinox modules holding static configuration
+Time. Two steppers advance it; both are equinox modules holding static configuration,
+the viscosity (an array, which may be traced: a sweep over ``nu`` compiles once, and a
+stepper built inside ``grad`` from a traced ``nu`` is differentiable with respect to it)
 and precomputed Fourier-space arrays, stepped by a pure function and rolled out with
-``lax.scan`` (:func:`rollout`).
+``lax.scan`` (:func:`rollout`, by :func:`sciml.solvers.stepping.rollout`).
 
 - :class:`CrankNicolsonEuler` is the scheme of the released FNO generator ``ns_2d.py``:
   Crank–Nicolson on the viscous term, forward Euler on advection and forcing,
@@ -35,7 +37,8 @@ and precomputed Fourier-space arrays, stepped by a pure function and rolled out 
   dominates the error), so ``dt = 1e-4`` buys an error ``O(1e-4)`` relative at ``T``.
 - :class:`ETDRK4` is the exponential time-differencing fourth-order Runge–Kutta scheme
   of Cox and Matthews (2002), with the ``phi``-function coefficients evaluated by the
-  contour integrals of Kassam and Trefethen (2005). The linear operator
+  contour integrals of Kassam and Trefethen (2005) (:mod:`sciml.solvers.etdrk`, shared
+  with the Burgers solver). The linear operator
   ``L = -nu |k|^2`` is diagonal and integrated exactly; ``N(w_hat) = f_hat - N_hat``
   (the forcing is time-independent, so it belongs to the explicit part without loss
   of order). Fourth order in time; four evaluations of ``N`` per step.
@@ -74,7 +77,14 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Complex, Float
 
-from sciml.spectral import dealias_mask, spectral_derivative
+from sciml.solvers import stepping
+from sciml.solvers.etdrk import ETDRK4Coefficients, etdrk4_coefficients, etdrk4_step
+from sciml.spectral import (
+    dealias_mask,
+    spectral_derivative,
+    squared_wavenumbers,
+    wavenumber_grid,
+)
 
 __all__ = [
     "DEFAULT_CFL",
@@ -102,10 +112,6 @@ interval on the imaginary axis is ``|lambda dt| <= 2 sqrt(2) = 2.83``; ``C = 0.5
 factor ~2 below that limit (``|lambda dt| <= 1.5``), which leaves room for a velocity
 that grows past its estimate. The step is in any case capped by ``max_dt`` for
 accuracy of the resolved dynamics (see :func:`cfl_time_step`)."""
-
-_CONTOUR_POINTS = 64
-_CONTOUR_RADIUS = 1.0
-
 
 # ----------------------------------------------------------------------------- checks
 
@@ -156,30 +162,50 @@ def _check_positive(name: str, value_name: str, value, *, allow_zero: bool = Fal
     return value
 
 
+def _check_viscosity(name: str, nu) -> Array:
+    """``nu`` as a scalar array of at least the default float precision, or a ValueError.
+
+    A traced ``nu`` (a sweep or a gradient with respect to it) is taken as it comes.
+    """
+    if np.ndim(nu) != 0:
+        raise ValueError(f"{name} expects a scalar viscosity nu; got shape {np.shape(nu)}")
+    if _is_concrete(nu):
+        value = float(np.asarray(nu))
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} expects a finite nu >= 0; got {nu!r}")
+    nu = jnp.asarray(nu)
+    return nu.astype(jnp.promote_types(nu.dtype, _default_float()))
+
+
+def _default_float():
+    """float64 when x64 is enabled, else float32: the precision of precomputed operators."""
+    return jnp.result_type(float)
+
+
 # ------------------------------------------------------------------------ wavenumbers
 
 
-def _wavenumbers(s: int) -> tuple[np.ndarray, np.ndarray]:
-    """Angular wavenumbers in the ``rfft2`` layout, float64: ``k_x: (s, 1)``, ``k_y: (1, m)``.
+def _wavenumbers(s: int, dtype) -> tuple[Array, Array]:
+    """Angular wavenumbers in the ``rfft2`` layout: ``k_x: (s, 1)``, ``k_y: (1, m)``.
 
     ``k_x`` follows ``fftfreq`` (the Nyquist row carries ``-s/2``), ``k_y`` follows
-    ``rfftfreq`` (``0 .. s/2``).
+    ``rfftfreq`` (``0 .. s/2``); :func:`sciml.spectral.wavenumber_grid`.
     """
-    kx = 2 * np.pi * np.fft.fftfreq(s, 1.0 / s)[:, None]
-    ky = 2 * np.pi * np.fft.rfftfreq(s, 1.0 / s)[None, :]
+    kx, ky = wavenumber_grid((s, s), dtype=dtype)
     return kx, ky
 
 
-def _laplacian_symbol(s: int) -> np.ndarray:
-    """``|k|^2`` on the ``rfft2`` layout, ``(s, s // 2 + 1)`` float64."""
-    kx, ky = _wavenumbers(s)
-    return kx**2 + ky**2
+def _without_nyquist(k: Array, s: int) -> Array:
+    """``k`` with its Nyquist entry (index ``s / 2``) set to zero: the odd derivative of
+    that mode is not representable by a real field on the grid."""
+    index = np.arange(k.size).reshape(k.shape)
+    return jnp.where(index == s // 2, 0, k)
 
 
-def _inverse_laplacian(s: int) -> np.ndarray:
-    """``1 / |k|^2`` on the ``rfft2`` layout, zero at ``k = 0``, float64."""
-    k2 = _laplacian_symbol(s)
-    return np.where(k2 == 0, 0.0, 1.0 / np.where(k2 == 0, 1.0, k2))
+def _inverse_laplacian(s: int, dtype) -> Array:
+    """``1 / |k|^2`` on the ``rfft2`` layout, zero at ``k = 0``."""
+    k2 = squared_wavenumbers((s, s), dtype=dtype)
+    return jnp.where(k2 == 0, 0, 1 / jnp.where(k2 == 0, 1, k2))
 
 
 # ------------------------------------------------------------------- field utilities
@@ -223,13 +249,11 @@ def velocity_from_vorticity(
 
 
 def _velocity(w: Array, s: int) -> tuple[Array, Array]:
-    kx, ky = _wavenumbers(s)
-    kx = np.where(np.abs(kx) == np.pi * s, 0.0, kx)  # odd derivative of a Nyquist mode
-    ky = np.where(np.abs(ky) == np.pi * s, 0.0, ky)
-    inverse_laplacian = _inverse_laplacian(s)
-    psi_hat = jnp.fft.rfft2(w) * jnp.asarray(inverse_laplacian, dtype=w.dtype)
-    u = jnp.fft.irfft2(1j * jnp.asarray(ky, w.dtype) * psi_hat, s=(s, s))
-    v = jnp.fft.irfft2(-1j * jnp.asarray(kx, w.dtype) * psi_hat, s=(s, s))
+    # Formed in the default float precision, rounded once to the field's dtype.
+    kx, ky = (_without_nyquist(k, s).astype(w.dtype) for k in _wavenumbers(s, _default_float()))
+    psi_hat = jnp.fft.rfft2(w) * _inverse_laplacian(s, _default_float()).astype(w.dtype)
+    u = jnp.fft.irfft2(1j * ky * psi_hat, s=(s, s))
+    v = jnp.fft.irfft2(-1j * kx * psi_hat, s=(s, s))
     return u.astype(w.dtype), v.astype(w.dtype)
 
 
@@ -333,20 +357,22 @@ def _complex_dtype(real_dtype):
 
 
 class _SpectralOperators(eqx.Module):
-    """Precomputed ``rfft2``-layout arrays shared by both steppers (float64 numpy)."""
+    """Precomputed ``rfft2``-layout arrays shared by both steppers, in the default float
+    dtype (float64 when x64 is enabled); each step casts them to its state's dtype."""
 
-    kx: np.ndarray  # (s, 1), Nyquist row -pi s, as the released generator
-    ky: np.ndarray  # (1, m), Nyquist column zeroed (its y derivative is discarded)
-    inverse_laplacian: np.ndarray  # (s, m), 1 / |k|^2, zero at k = 0
-    dealias: np.ndarray  # (s, m), 1.0 on the 2/3-rule band
+    kx: Float[Array, "s 1"]  # Nyquist row -pi s, as the released generator
+    ky: Float[Array, "1 m"]  # Nyquist column zeroed (its y derivative is discarded)
+    inverse_laplacian: Float[Array, "s m"]  # 1 / |k|^2, zero at k = 0
+    dealias: Float[Array, "s m"]  # 1.0 on the 2/3-rule band
     resolution: int = eqx.field(static=True)
 
     def __init__(self, s: int):
-        kx, ky = _wavenumbers(s)
+        dtype = _default_float()
+        kx, ky = _wavenumbers(s, dtype)
         self.kx = kx
-        self.ky = np.where(np.abs(ky) == np.pi * s, 0.0, ky)
-        self.inverse_laplacian = _inverse_laplacian(s)
-        self.dealias = np.asarray(dealias_mask((s, s)), dtype=np.float64)
+        self.ky = _without_nyquist(ky, s)
+        self.inverse_laplacian = _inverse_laplacian(s, dtype)
+        self.dealias = dealias_mask((s, s)).astype(dtype)
         self.resolution = s
 
     def advection(self, w_hat: Complex[Array, "s m"]) -> Complex[Array, "s m"]:
@@ -392,33 +418,41 @@ class CrankNicolsonEuler(eqx.Module):
 
     Attributes:
         resolution: grid points per side ``s`` (even).
-        nu: viscosity.
+        nu: viscosity, a scalar array.
         dt: time step.
     """
 
     operators: _SpectralOperators
     forcing_hat: Array | None
-    half_viscous: np.ndarray  # dt nu |k|^2 / 2
+    nu: Float[Array, ""]
+    half_viscous: Float[Array, "s m"]  # dt nu |k|^2 / 2
     resolution: int = eqx.field(static=True)
-    nu: float = eqx.field(static=True)
     dt: float = eqx.field(static=True)
 
-    def __init__(self, resolution: int, *, nu: float, dt: float = 1e-4, forcing=None):
+    def __init__(
+        self,
+        resolution: int,
+        *,
+        nu: float | Float[Array, ""],
+        dt: float = 1e-4,
+        forcing: Float[ArrayLike, "s s"] | None = None,
+    ):
         """
         Args:
             resolution: grid points per side ``s`` (even, >= 4).
-            nu: viscosity (>= 0).
+            nu: viscosity (>= 0), a number or a scalar array (possibly traced).
             dt: time step (> 0); the released generator uses ``1e-4``.
             forcing: ``(s, s)`` time-independent vorticity forcing, or ``None``.
         """
         name = "CrankNicolsonEuler"
         s = _check_resolution(name, resolution)
-        self.nu = _check_positive(name, "nu", nu, allow_zero=True)
+        self.nu = _check_viscosity(name, nu)
         self.dt = _check_positive(name, "dt", dt)
         self.resolution = s
         self.operators = _SpectralOperators(s)
         self.forcing_hat = _forcing_hat(forcing, s, name)
-        self.half_viscous = 0.5 * self.dt * self.nu * _laplacian_symbol(s)
+        k2 = squared_wavenumbers((s, s), dtype=self.nu.dtype)
+        self.half_viscous = 0.5 * self.dt * self.nu * k2
 
     def step(self, w_hat: Complex[Array, "s m"]) -> Complex[Array, "s m"]:
         """One step in Fourier space: ``(s, s // 2 + 1) -> (s, s // 2 + 1)``."""
@@ -429,38 +463,6 @@ class CrankNicolsonEuler(eqx.Module):
     def __call__(self, w: Float[Array, "s s"]) -> Float[Array, "s s"]:
         """One step in physical space: ``w: (s, s) -> (s, s)``."""
         return _physical_step(self, w)
-
-
-def _etdrk4_coefficients(linear: np.ndarray, dt: float) -> dict[str, np.ndarray]:
-    """Cox–Matthews ETDRK4 coefficients for a diagonal ``L``, by Kassam–Trefethen contours.
-
-    With ``z = L dt``:
-
-        E = exp(z),  E2 = exp(z / 2),  Q = dt (exp(z/2) - 1) / z,
-        f1 = dt (-4 - z + exp(z) (4 - 3 z + z^2)) / z^3,
-        f2 = dt (2 + z + exp(z) (z - 2)) / z^3,
-        f3 = dt (-4 - 3 z - z^2 + exp(z) (4 - z)) / z^3,
-
-    each evaluated as the mean over ``z + r exp(i theta_j)`` on a circle of radius
-    ``r = 1`` (Cauchy's integral formula with the trapezoid rule), which removes the
-    cancellation of the direct formulas near ``z = 0``. Computed in float64.
-    """
-    z = (linear * dt)[..., None]
-    theta = 2 * np.pi * (np.arange(_CONTOUR_POINTS) + 0.5) / _CONTOUR_POINTS
-    r = z + _CONTOUR_RADIUS * np.exp(1j * theta)
-    er = np.exp(r)
-
-    def mean(values):
-        return np.real(np.mean(values, axis=-1))
-
-    return {
-        "e": np.exp(linear * dt),
-        "e2": np.exp(linear * dt / 2),
-        "q": dt * mean((np.exp(r / 2) - 1) / r),
-        "f1": dt * mean((-4 - r + er * (4 - 3 * r + r**2)) / r**3),
-        "f2": dt * mean((2 + r + er * (r - 2)) / r**3),
-        "f3": dt * mean((-4 - 3 * r - r**2 + er * (4 - r)) / r**3),
-    }
 
 
 class ETDRK4(eqx.Module):
@@ -474,54 +476,59 @@ class ETDRK4(eqx.Module):
         w <- E w + f1 N(w) + 2 f2 (N(a) + N(b)) + f3 N(c),
 
     with ``E = exp(L h)``, ``E2 = exp(L h / 2)`` and the coefficients ``Q, f1, f2, f3``
-    of :func:`_etdrk4_coefficients` (Kassam–Trefethen 2005 contour integrals). Fourth
-    order in time for any ``nu``, including the stiff high wavenumbers; for ``L = 0`` it
-    reduces to classical RK4. Pick ``dt`` from :func:`cfl_time_step`.
+    of :func:`sciml.solvers.etdrk.etdrk4_coefficients` (Kassam–Trefethen 2005 contour
+    integrals), stepped by :func:`sciml.solvers.etdrk.etdrk4_step`. Fourth order in time
+    for any ``nu``, including the stiff high wavenumbers; for ``L = 0`` it reduces to
+    classical RK4. Pick ``dt`` from :func:`cfl_time_step`.
+
+    The coefficients are computed from ``nu`` when the stepper is built: to differentiate
+    with respect to ``nu``, build the stepper inside the differentiated function.
 
     Attributes:
         resolution: grid points per side ``s`` (even).
-        nu: viscosity.
+        nu: viscosity, a scalar array.
         dt: time step.
     """
 
     operators: _SpectralOperators
     forcing_hat: Array | None
-    coefficients: dict[str, np.ndarray]
+    nu: Float[Array, ""]
+    coefficients: ETDRK4Coefficients
     resolution: int = eqx.field(static=True)
-    nu: float = eqx.field(static=True)
     dt: float = eqx.field(static=True)
 
-    def __init__(self, resolution: int, *, nu: float, dt: float, forcing=None):
+    def __init__(
+        self,
+        resolution: int,
+        *,
+        nu: float | Float[Array, ""],
+        dt: float,
+        forcing: Float[ArrayLike, "s s"] | None = None,
+    ):
         """
         Args:
             resolution: grid points per side ``s`` (even, >= 4).
-            nu: viscosity (>= 0).
+            nu: viscosity (>= 0), a number or a scalar array (possibly traced).
             dt: time step (> 0), e.g. from :func:`cfl_time_step`.
             forcing: ``(s, s)`` time-independent vorticity forcing, or ``None``.
         """
         name = "ETDRK4"
         s = _check_resolution(name, resolution)
-        self.nu = _check_positive(name, "nu", nu, allow_zero=True)
+        self.nu = _check_viscosity(name, nu)
         self.dt = _check_positive(name, "dt", dt)
         self.resolution = s
         self.operators = _SpectralOperators(s)
         self.forcing_hat = _forcing_hat(forcing, s, name)
-        self.coefficients = _etdrk4_coefficients(-self.nu * _laplacian_symbol(s), self.dt)
+        linear = -self.nu * squared_wavenumbers((s, s), dtype=self.nu.dtype)
+        self.coefficients = etdrk4_coefficients(linear, self.dt)
 
     def _explicit(self, w_hat):
         return _cast_forcing(self.forcing_hat, w_hat) - self.operators.advection(w_hat)
 
     def step(self, w_hat: Complex[Array, "s m"]) -> Complex[Array, "s m"]:
         """One step in Fourier space: ``(s, s // 2 + 1) -> (s, s // 2 + 1)``."""
-        c = {k: jnp.asarray(v, w_hat.real.dtype) for k, v in self.coefficients.items()}
-        n_w = self._explicit(w_hat)
-        a = c["e2"] * w_hat + c["q"] * n_w
-        n_a = self._explicit(a)
-        b = c["e2"] * w_hat + c["q"] * n_a
-        n_b = self._explicit(b)
-        cc = c["e2"] * a + c["q"] * (2 * n_b - n_w)
-        n_c = self._explicit(cc)
-        return c["e"] * w_hat + c["f1"] * n_w + 2 * c["f2"] * (n_a + n_b) + c["f3"] * n_c
+        coefficients = self.coefficients.astype(w_hat.real.dtype)
+        return etdrk4_step(coefficients, w_hat, self._explicit)
 
     def __call__(self, w: Float[Array, "s s"]) -> Float[Array, "s s"]:
         """One step in physical space: ``w: (s, s) -> (s, s)``."""
@@ -544,14 +551,12 @@ def _physical_step(stepper, w):
 def _rollout(stepper, w0, num_frames: int, steps_per_frame: int):
     s = stepper.resolution
 
-    def advance_one_step(w_hat, _):
-        return stepper.step(w_hat), None
+    def to_grid(w_hat):
+        return jnp.fft.irfft2(w_hat, s=(s, s)).astype(w0.dtype)
 
-    def advance_one_frame(w_hat, _):
-        w_hat, _ = jax.lax.scan(advance_one_step, w_hat, None, length=steps_per_frame)
-        return w_hat, jnp.fft.irfft2(w_hat, s=(s, s)).astype(w0.dtype)
-
-    _, frames = jax.lax.scan(advance_one_frame, jnp.fft.rfft2(w0), None, length=num_frames)
+    n_steps = num_frames * steps_per_frame
+    w0_hat = jnp.fft.rfft2(w0)
+    _, frames = stepping.rollout(stepper.step, w0_hat, n_steps, steps_per_frame, observe=to_grid)
     return frames
 
 
@@ -561,8 +566,9 @@ def rollout(
     """Advance ``w0`` by ``num_frames * steps_per_frame`` steps, keeping every frame.
 
     Frame ``n`` (0-based) is the state after ``(n + 1) * steps_per_frame`` steps, i.e. at
-    ``t = (n + 1) * steps_per_frame * stepper.dt``. Jit-compiled (``lax.scan`` over frames
-    and, inside, over steps); differentiable with respect to ``w0`` and the stepper's
+    ``t = (n + 1) * steps_per_frame * stepper.dt``. Jit-compiled
+    (:func:`sciml.solvers.stepping.rollout`: ``lax.scan`` over frames and, inside, over
+    steps); differentiable with respect to ``w0`` and the stepper's
     arrays; vmap it over a batch of initial conditions. Computes in the dtype of ``w0``.
 
     Args:
@@ -589,7 +595,7 @@ SCHEMES = ("fast", "paper")
 def make_stepper(
     resolution: int,
     *,
-    nu: float,
+    nu: float | Float[Array, ""],
     scheme: str = "fast",
     forcing: Float[ArrayLike, "s s"] | None = None,
     dt: float | None = None,
@@ -632,7 +638,7 @@ def make_stepper(
 def solve_navier_stokes(
     w0: Float[ArrayLike, "s s"],
     *,
-    nu: float,
+    nu: float | Float[Array, ""],
     t_final: float,
     forcing: Float[ArrayLike, "s s"] | None = None,
     scheme: str = "fast",
