@@ -17,7 +17,12 @@ References:
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from sciml.solvers.burgers import solve_burgers
@@ -26,11 +31,41 @@ __all__ = ["BurgersSolver"]
 
 
 class BurgersSolver(eqx.Module):
-    """``u0: (n,) -> u(T): (n,)`` on the periodic unit interval."""
+    """``u0: (n,) -> u(T): (n,)`` on the periodic unit interval.
 
-    nu: float = eqx.field(static=True)
-    t_final: float = eqx.field(static=True, default=1.0)
-    dt: float = eqx.field(static=True, default=1 / 200)
+    ``nu`` is an array leaf, not static: the ETDRK4 coefficients are computed from it
+    inside every call, so a sweep over viscosities reuses one compiled solve (and one
+    compiled optimiser step around it), and the solver is differentiable with respect to
+    ``nu`` (e.g. ``eqx.filter_grad`` of a loss of the solver). ``t_final`` and ``dt`` fix
+    the step count and stay static.
+
+    Attributes:
+        nu: viscosity > 0, a scalar array of at least the default float precision.
+        t_final: final time ``T`` (a whole number of steps ``dt``).
+        dt: time step.
+    """
+
+    nu: Float[Array, ""]
+    t_final: float = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+
+    def __init__(
+        self, nu: float | Float[Array, ""], t_final: float = 1.0, dt: float = 1 / 200
+    ) -> None:
+        if np.ndim(nu) != 0:
+            raise ValueError(
+                f"BurgersSolver expects a scalar viscosity nu, got shape {np.shape(nu)}"
+            )
+        if not isinstance(nu, jax.core.Tracer):
+            value = float(np.asarray(nu))
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"BurgersSolver expects a finite viscosity nu > 0, got {nu!r}")
+        nu = jnp.asarray(nu)
+        # A Python number becomes a strongly typed array, so that it and an array of the
+        # same dtype share one compiled program.
+        self.nu = nu.astype(jnp.promote_types(nu.dtype, jnp.result_type(float)))
+        self.t_final = float(t_final)
+        self.dt = float(dt)
 
     def __call__(self, u0: Float[Array, " n"]) -> Float[Array, " n"]:
         return solve_burgers(u0, nu=self.nu, t_final=self.t_final, dt=self.dt)
