@@ -1,54 +1,82 @@
 """The ``sciml`` command.
 
-``sciml train TASK --model MODEL --preset quick|paper [--out DIR]`` generates the
-task's data (or loads it from the cache), trains the model, evaluates it on the
-test split, prints a results table and writes ``results.json``, a checkpoint and
-a figure into ``DIR``.
+``sciml train TASK --model MODEL --preset quick|paper [--set SECTION.KEY=VALUE ...]``
+generates the task's data (or loads it from the cache), trains the model, judges it on
+the test split, prints a summary and writes the run folder; ``sciml train --config
+FILE.toml`` runs the experiment a file describes (a run folder's ``config.toml``
+reproduces that run). ``sciml show`` prints an experiment as TOML, ``sciml bench`` runs
+the benchmark suite and ``sciml invert`` an inverse problem. ``--plugin MODULE`` imports
+a module that registers models or tasks (as do packages in the ``sciml.plugins``
+entry-point group).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from sciml.presets import MODELS, PRESETS, TASKS
+
+def _experiment_arguments(parser: argparse.ArgumentParser, config: bool) -> None:
+    parser.add_argument("task", nargs="?" if config else None, help="the task, e.g. darcy")
+    parser.add_argument("--model", default="fno", help="a registered model (default: fno)")
+    parser.add_argument("--preset", default="quick", help="quick or paper (default: quick)")
+    if config:
+        parser.add_argument("--config", type=Path, help="an experiment's TOML file")
+    _common(parser)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="change one field of the experiment, e.g. model.width=64 (repeatable)",
+    )
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import a module that registers models or tasks (repeatable)",
+    )
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache", type=Path, default=None, help="data cache folder")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sciml", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="generate data, train a model, evaluate it")
-    train.add_argument(
-        "task",
-        help=f"one of: {', '.join(TASKS)}; allen-cahn, cahn-hilliard (models estable, fno); "
-        "burgers-trajectory (models neural-ode, neural-ode-latent, fno-ar)",
-    )
-    train.add_argument(
-        "--model", default="fno", help=f"for the operator tasks one of: {', '.join(MODELS)}"
-    )
-    train.add_argument("--preset", default="quick", help=f"one of: {', '.join(PRESETS)}")
-    train.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="output folder (default: runs/TASK-MODEL-PRESET, numbered if it exists)",
-    )
-    train.add_argument(
-        "--resume", action="store_true", help="continue the run checkpointed in --out"
-    )
-    train.add_argument("--cache", type=Path, default=None, help="data cache folder")
-    train.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
-    train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    train = commands.add_parser("train", help="generate data, train a model, judge it")
+    _experiment_arguments(train, config=True)
+    _run_arguments(train)
+    train.add_argument("--out", type=Path, help="run folder (default: runs/TASK-MODEL-PRESET)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    train.add_argument("--epochs", type=int, help="the same as --set train.epochs=N")
     train.add_argument(
         "--distributed",
         action="store_true",
         help="join a multi-host run (jax.distributed.initialize); or SCIML_DISTRIBUTED=1",
     )
-    _add_bench_parser(commands)
+    show = commands.add_parser("show", help="print an experiment as TOML")
+    _experiment_arguments(show, config=True)
+    bench = commands.add_parser(
+        "bench",
+        help="the benchmark suite: every task x model, beside the published numbers",
+        description="Generate, train and judge every task x model of a preset; write one "
+        "JSON record per run, OUT/results.md (ours beside the papers) and a figure per task. "
+        "Rerunning with the same --out resumes: finished runs are not redone.",
+    )
+    bench.add_argument("tasks", nargs="*", help="the tasks (default: every task's suite)")
+    bench.add_argument("--models", nargs="+", default=None, help="only these models")
+    bench.add_argument("--preset", default="quick", help="quick or paper (default: quick)")
+    bench.add_argument("--out", type=Path, help="suite folder (default: runs/bench-PRESET)")
+    _common(bench)
+    _run_arguments(bench)
     _add_invert_parser(commands)
     return parser
 
@@ -63,9 +91,7 @@ def _add_invert_parser(commands) -> None:
     invert.add_argument("task", help="one of: darcy, burgers, navier-stokes")
     invert.add_argument("--forward", default="solver", help="one of: solver, surrogate")
     invert.add_argument("--preset", default="quick", help="one of: quick")
-    invert.add_argument(
-        "--out", type=Path, default=None, help="output folder (default: runs/invert-TASK-...)"
-    )
+    invert.add_argument("--out", type=Path, help="output folder (default: runs/invert-TASK-...)")
     invert.add_argument(
         "--surrogate",
         type=Path,
@@ -73,75 +99,10 @@ def _add_invert_parser(commands) -> None:
         help="a 'sciml train' run folder whose model is the surrogate (default: train one "
         "on first use and cache it)",
     )
-    invert.add_argument("--cache", type=Path, default=None, help="data and surrogate cache")
-    invert.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _run_arguments(invert)
 
 
-def _add_bench_parser(commands) -> None:
-    from sciml.bench import SUITE
-
-    bench = commands.add_parser(
-        "bench",
-        help="the benchmark suite: every task x model, beside the published numbers",
-        description="Generate, train and evaluate every task x model of a preset; write one "
-        "JSON record per run, OUT/results.md (ours beside the papers) and a figure per task. "
-        "Rerunning with the same --out resumes: finished runs are not redone.",
-    )
-    bench.add_argument("tasks", nargs="*", help=f"some of: {', '.join(SUITE)} (default: all)")
-    bench.add_argument("--models", nargs="+", default=None, help="only these models")
-    bench.add_argument("--preset", default="quick", help=f"one of: {', '.join(PRESETS)}")
-    bench.add_argument(
-        "--out", type=Path, default=None, help="suite folder (default: runs/bench-PRESET)"
-    )
-    bench.add_argument("--cache", type=Path, default=None, help="data cache folder")
-    bench.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-
-def _bench(args) -> int:
-    from sciml.bench import load_failures, run_suite, suite_runs
-
-    if args.preset not in PRESETS:
-        print(
-            f"sciml: error: unknown preset {args.preset!r}; expected one of {', '.join(PRESETS)}",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        suite_runs(args.tasks, args.models)
-    except ValueError as error:
-        print(f"sciml: error: {error}", file=sys.stderr)
-        return 2
-    out = args.out or Path("runs") / f"bench-{args.preset}"
-    try:
-        records = run_suite(
-            out,
-            tasks=args.tasks,
-            models=args.models,
-            preset=args.preset,
-            cache=args.cache,
-            progress=not args.no_progress,
-        )
-    except (ValueError, FileNotFoundError) as error:
-        print(f"sciml: error: {error}", file=sys.stderr)
-        return 2
-    for record in records:
-        print(
-            f"{record['task']:>14} {record['model']:>13}  test L2 {record['test_relative_l2']:.4f}"
-            f"  ({record['wall_seconds']:.0f} s)"
-        )
-    print(f"wrote {out}/: results.md, records/, runs/, one figure per task")
-    failures = load_failures(out)
-    for name, message in failures.items():
-        print(f"sciml: run {name} failed: {message} (traceback in {out}/failures/{name}.txt)")
-    return 1 if failures else 0
-
-
-def _table(rows: list[tuple[str, str]]) -> str:
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
-
-
-def _fresh_folder(base: Path) -> Path:
+def fresh_folder(base: Path) -> Path:
     """``base``, or ``base-2``, ``base-3``, ... : the first that does not exist yet."""
     candidate, n = base, 1
     while candidate.exists():
@@ -150,124 +111,105 @@ def _fresh_folder(base: Path) -> Path:
     return candidate
 
 
-@dataclasses.dataclass(frozen=True)
-class _Runner:
-    """How ``sciml train`` runs one family of tasks.
+def _experiment(args):
+    """The experiment the arguments name: a TOML file, or a preset, with ``--set``."""
+    from sciml.experiments.config import get_experiment, load_experiment
 
-    Attributes:
-        get_preset: ``(task, model, preset name) -> preset``; raises ``ValueError``.
-        run: ``(preset, out, *, cache, progress[, resume]) -> record``; ``resume`` is
-            passed only to resumable families.
-        summary_rows: ``record -> [(name, value)]``, printed after the run.
-        writes: the files the run leaves in its folder, for the closing line.
-        resumable: whether ``--resume`` can continue a run of this family (its ``run``
-            takes ``resume=``).
-        label: the kind of run, in the error for ``--resume``.
-    """
-
-    get_preset: Callable[[str, str, str], Any]
-    run: Callable[..., dict]
-    summary_rows: Callable[[dict], list[tuple[str, str]]]
-    writes: str
-    resumable: bool
-    label: str
-
-
-def _runner(task: str) -> _Runner:
-    """The runner of ``task``, imported on demand so that ``sciml --help`` stays fast."""
-    if task in ("allen-cahn", "cahn-hilliard"):
-        # Energy curves and EStableNet.
-        from sciml import gradient_flow_run as gf
-
-        return _Runner(
-            gf.get_gradient_flow_preset,
-            gf.run_gradient_flow,
-            gf.summary_rows,
-            "results.json, results.md, fields.png, energy.png, checkpoint/",
-            False,
-            "gradient-flow",
-        )
-    if task == "burgers-trajectory":
-        # Learning dynamics: neural ODEs against an autoregressive FNO, judged past T.
-        from sciml import neural_ode_run as node
-
-        return _Runner(
-            node.get_trajectory_preset,
-            node.run_trajectory,
-            node.summary_rows,
-            "results.json, results.md, error.png, trajectory.png, checkpoint/",
-            False,
-            "trajectory",
-        )
-    from sciml import experiment
-    from sciml.presets import get_preset
-
-    return _Runner(
-        get_preset,
-        experiment.run_preset,
-        experiment.summary_rows,
-        "results.json, results.md, prediction.png, checkpoint/",
-        True,
-        "operator",
-    )
-
-
-def _error(message: str) -> int:
-    print(f"sciml: error: {message}", file=sys.stderr)
-    return 2
+    overrides = list(args.set)
+    if getattr(args, "epochs", None) is not None:
+        if args.epochs < 1:
+            raise ValueError(f"--epochs expects a positive integer, got {args.epochs}")
+        overrides.append(f"train.epochs={args.epochs}")
+    if args.config is not None:
+        if args.task is not None:
+            raise ValueError("give either TASK (with --model, --preset) or --config, not both")
+        return load_experiment(args.config, overrides)
+    if args.task is None:
+        raise ValueError("expected a TASK (e.g. sciml train darcy) or --config FILE.toml")
+    return get_experiment(args.task, args.model, args.preset, overrides)
 
 
 def _train(args) -> int:
-    """``sciml train``: look up the preset, apply ``--epochs``, run into a fresh folder."""
-    runner = _runner(args.task)
-    try:
-        preset = runner.get_preset(args.task, args.model, args.preset)
-    except ValueError as error:
-        return _error(str(error))
-    if args.epochs is not None:
-        if args.epochs < 1:
-            return _error(f"--epochs expects a positive integer, got {args.epochs}")
-        preset = dataclasses.replace(
-            preset, train=dataclasses.replace(preset.train, epochs=args.epochs)
-        )
-    if args.resume and not runner.resumable:
-        return _error(f"--resume is not supported for {runner.label} runs")
+    from sciml.distributed import initialize
+    from sciml.experiments.record import text_table
+    from sciml.experiments.registry import get_task
+    from sciml.experiments.run import summary_rows, train
+
+    initialize(args.distributed)  # before any computation, as JAX requires
+    experiment = _experiment(args)
     if args.resume and args.out is None:
-        return _error("--resume needs --out, the folder of the run to continue")
-    out = args.out or _fresh_folder(Path("runs") / f"{args.task}-{args.model}-{args.preset}")
-    try:
-        options = {"resume": args.resume} if runner.resumable else {}
-        record = runner.run(preset, out, cache=args.cache, progress=not args.no_progress, **options)
-    except (ValueError, FileNotFoundError) as error:
-        return _error(str(error))
-    print(_table(runner.summary_rows(record)))
-    print(f"wrote {out}/: {runner.writes}")
+        raise ValueError("--resume needs --out, the folder of the run to continue")
+    name = f"{experiment.task}-{experiment.model}-{experiment.preset}"
+    out = args.out or fresh_folder(Path("runs") / name)
+    trained = train(
+        experiment, out, cache=args.cache, progress=not args.no_progress, resume=args.resume
+    )
+    print(text_table(summary_rows(trained.record)))
+    figures = ", ".join(get_task(experiment.task).figures)
+    print(f"wrote {out}/: config.toml, results.json, results.md, {figures}, checkpoint/")
+    return 0
+
+
+def _bench(args) -> int:
+    from sciml.experiments.bench import load_failures, run_suite
+
+    out = args.out or Path("runs") / f"bench-{args.preset}"
+    records = run_suite(
+        out,
+        tasks=args.tasks,
+        models=args.models,
+        preset=args.preset,
+        cache=args.cache,
+        progress=not args.no_progress,
+        overrides=args.set,
+    )
+    for record in records:
+        print(
+            f"{record['task']:>18} {record['model']:>17}  test L2 "
+            f"{record['test_relative_l2']:.4f}  ({record['wall_seconds']:.0f} s)"
+        )
+    print(f"wrote {out}/: results.md, records/, runs/, one figure per task")
+    failures = load_failures(out)
+    for name, message in failures.items():
+        print(f"sciml: run {name} failed: {message} (traceback in {out}/failures/{name}.txt)")
+    return 1 if failures else 0
+
+
+def _invert(args) -> int:
+    from sciml.inverse.run import results_table, run_inversion
+
+    out = args.out or fresh_folder(
+        Path("runs") / f"invert-{args.task}-{args.forward}-{args.preset}"
+    )
+    record = run_inversion(
+        args.task,
+        args.forward,
+        args.preset,
+        out,
+        surrogate_dir=args.surrogate,
+        cache=args.cache,
+        progress=not args.no_progress,
+    )
+    print(results_table(record), end="")
+    print(f"wrote {out}/: results.json, results.md, fields.png, history.png")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; every expected failure is one line ``sciml: error: ...``, exit 2."""
     args = _parser().parse_args(argv)
-    from sciml.distributed import initialize
-
-    if args.command == "bench":
-        return _bench(args)
-    if args.command == "invert":
-        from sciml.inverse import run
-
-        return run.main(
-            args.task,
-            args.forward,
-            args.preset,
-            args.out,
-            args.surrogate,
-            args.cache,
-            not args.no_progress,
-        )
     try:
-        initialize(args.distributed)  # before any computation, as JAX requires
-    except ValueError as error:
-        return _error(str(error))
-    return _train(args)
+        if args.command != "invert":
+            from sciml.experiments.registry import load_plugins
+
+            load_plugins(args.plugin)
+        if args.command == "show":
+            print(_experiment(args).to_toml(), end="")
+            return 0
+        return {"train": _train, "bench": _bench, "invert": _invert}[args.command](args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"sciml: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

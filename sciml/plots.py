@@ -11,8 +11,8 @@ import numpy as np
 from sciml._io import write_atomic
 
 
-class _Figures:
-    """``subplots`` as in pyplot, but the figures are made without pyplot.
+def subplots(*args: Any, figsize=None, constrained_layout: bool = False, **kwargs: Any):
+    """``(figure, axes)`` as ``pyplot.subplots`` makes them, but without pyplot.
 
     sciml writes its PNGs from library code that may run inside a notebook or a user's
     plotting session. Figures built from :class:`matplotlib.figure.Figure` never switch
@@ -21,26 +21,24 @@ class _Figures:
     would show up at the notebook's next ``plt.show()``); ``savefig`` renders them
     with Agg all the same.
     """
+    from matplotlib.figure import Figure
 
-    @staticmethod
-    def subplots(*args: Any, figsize=None, constrained_layout: bool = False, **kwargs: Any):
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=figsize, layout="constrained" if constrained_layout else None)
-        return fig, fig.subplots(*args, **kwargs)
+    fig = Figure(figsize=figsize, layout="constrained" if constrained_layout else None)
+    return fig, fig.subplots(*args, **kwargs)
 
 
-def _figures() -> type[_Figures]:
-    return _Figures
-
-
-def _save_png(fig, path, title: str) -> None:
-    """Write ``fig`` (with its title) to ``path`` atomically, and close it."""
+def png_bytes(fig, title: str = "") -> bytes:
+    """``fig`` (with its title) rendered as PNG bytes."""
     if title:
         fig.suptitle(title)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    write_atomic(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def save_png(fig, path: str | os.PathLike, title: str = "") -> None:
+    """Write ``fig`` (with its title) to ``path`` as PNG, atomically."""
+    write_atomic(path, png_bytes(fig, title))
 
 
 def plot_prediction_2d(
@@ -52,9 +50,8 @@ def plot_prediction_2d(
     title: str = "",
 ) -> None:
     """Four panels: input, truth, prediction and absolute error, each ``(H, W)``."""
-    plt = _figures()
     error = np.abs(prediction - truth)
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4), constrained_layout=True)
+    fig, axes = subplots(1, 4, figsize=(16, 4), constrained_layout=True)
     vmin, vmax = float(truth.min()), float(truth.max())
     panels: list[tuple[str, np.ndarray, dict[str, Any]]] = [
         ("input a", a, {}),
@@ -66,7 +63,7 @@ def plot_prediction_2d(
         image = ax.imshow(field.T, origin="lower", extent=(0, 1, 0, 1), **style)
         ax.set_title(name)
         fig.colorbar(image, ax=ax, shrink=0.8)
-    _save_png(fig, path, title)
+    save_png(fig, path, title)
 
 
 def plot_prediction_1d(
@@ -78,9 +75,8 @@ def plot_prediction_1d(
     title: str = "",
 ) -> None:
     """Two panels: the input ``(n,)``, and the truth and prediction ``(n,)`` with their error."""
-    plt = _figures()
     x = np.arange(len(truth)) / len(truth)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), constrained_layout=True)
+    fig, (left, right) = subplots(1, 2, figsize=(12, 4), constrained_layout=True)
     left.plot(np.arange(len(a)) / len(a), a, color="0.3")
     left.set_title("input a")
     right.plot(x, truth, label="truth u", lw=2)
@@ -90,4 +86,4 @@ def plot_prediction_1d(
     right.set_title("output")
     for ax in (left, right):
         ax.set_xlabel("x")
-    _save_png(fig, path, title)
+    save_png(fig, path, title)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 
-from sciml.bench import task_figure
+from sciml.experiments.bench import task_figure
 from sciml.plots import plot_prediction_1d, plot_prediction_2d
 
 

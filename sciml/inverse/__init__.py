@@ -5,9 +5,11 @@
 negative log posterior; ``recover`` minimises it with optax (L-BFGS or Adam) and
 returns the estimate and its history. The problem modules hold the parameterisations
 and forward maps of the Darcy, Burgers and Navier–Stokes tasks; ``sciml.inverse.run``
-is the runner of ``sciml invert``.
+is the runner of ``sciml invert``. A surrogate is any ``sciml train`` run folder,
+loaded by :func:`sciml.experiments.load_run`.
 """
 
+from sciml.experiments.run import load_run as load_surrogate  # noqa: F401 - the old name
 from sciml.inverse.burgers import BurgersSolver as BurgersSolver
 from sciml.inverse.darcy import DarcySolver as DarcySolver
 from sciml.inverse.darcy import SmoothThreshold as SmoothThreshold
@@ -26,5 +28,3 @@ from sciml.inverse.problem import observe as observe
 from sciml.inverse.problem import recover as recover
 from sciml.inverse.problem import relative_error as relative_error
 from sciml.inverse.problem import uniform_sensors as uniform_sensors
-from sciml.inverse.surrogate import cached_surrogate as cached_surrogate
-from sciml.inverse.surrogate import load_surrogate as load_surrogate

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,11 +29,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from sciml._io import write_atomic, write_json
+from sciml.experiments.config import get_experiment
+from sciml.experiments.record import environment, jsonable, markdown_table
+from sciml.experiments.run import cached_run, load_run
 from sciml.inverse.burgers import BurgersSolver
 from sciml.inverse.darcy import DarcySolver, SmoothThreshold, Surrogate, classification_accuracy
 from sciml.inverse.navier_stokes import NavierStokesSolver, TrajectorySurrogate
 from sciml.inverse.periodic import PeriodicField
 from sciml.inverse.problem import Posterior, recover, relative_error, summary, uniform_sensors
+from sciml.plots import save_png, subplots
 
 TASKS = ("darcy", "burgers", "navier-stokes")
 FORWARDS = ("solver", "surrogate")
@@ -154,19 +157,21 @@ def forward_timings(posterior: Posterior, latent) -> dict[str, float]:
 # ------------------------------------------------------------------------------ surrogates
 
 
-def _darcy_surrogate(config: DarcyInversion, surrogate_dir, cache, progress):
-    from sciml.inverse.surrogate import cached_surrogate, load_surrogate
-    from sciml.presets import get_preset
-
+def _surrogate(experiment, surrogate_dir, cache, progress):
+    """The model of ``surrogate_dir``, or of ``experiment`` trained once into the cache."""
+    started = time.perf_counter()
     if surrogate_dir is not None:
-        started = time.perf_counter()
-        model, record = load_surrogate(surrogate_dir)
+        model, record = load_run(surrogate_dir)
         source = {"folder": str(surrogate_dir), "trained_now": False}
     else:
-        preset = get_preset("darcy", "fno", "quick")
-        started = time.perf_counter()
-        model, record, folder, from_cache = cached_surrogate(preset, cache=cache, progress=progress)
+        model, record, folder, from_cache = cached_run(experiment, cache=cache, progress=progress)
         source = {"folder": str(folder), "trained_now": not from_cache}
+    return model, record, source, started
+
+
+def _darcy_surrogate(config: DarcyInversion, surrogate_dir, cache, progress):
+    experiment = get_experiment("darcy", "fno", "quick")
+    model, record, source, started = _surrogate(experiment, surrogate_dir, cache, progress)
     grid = tuple(record["resolution"])
     if grid != (config.resolution, config.resolution):
         raise ValueError(
@@ -189,61 +194,35 @@ def _surrogate_info(record, source, seconds) -> dict[str, Any]:
     }
 
 
-def navier_stokes_surrogate_preset(config: NavierStokesInversion):
-    """An FNO ``w0 -> w(., 1..T)`` on the inversion's grid, trained on our generator's data."""
-    from sciml.data.navier_stokes import NavierStokesConfig
-    from sciml.presets import ModelConfig, Preset
-    from sciml.train import TrainConfig
-
-    data = NavierStokesConfig(
-        solve_resolution=config.resolution,
-        resolution=config.resolution,
-        nu=config.nu,
-        t_final=config.t_final,
-        dt=config.dt,
-        n_train=config.surrogate_samples,
-        n_test=100,
-    )
-    return Preset(
+def navier_stokes_surrogate(config: NavierStokesInversion):
+    """The ``inverse-quick`` FNO ``w0 -> w(., 1..T)`` on the inversion's grid and horizon."""
+    s = config.resolution
+    return get_experiment(
         "navier-stokes",
         "fno",
         "inverse-quick",
-        data,
-        ModelConfig(
-            "fno", {"modes": (12, 12), "width": 24, "n_layers": 4, "projection_channels": 64}
-        ),
-        TrainConfig(
-            epochs=config.surrogate_epochs,
-            batch_size=20,
-            learning_rate=3e-3,
-            weight_decay=1e-4,
-            schedule="onecycle",
-            checkpoint_every=5,
-        ),
-        notes="w0 -> w(., 1..T) on the inversion grid; the inversion uses the last frame.",
-        normalise="none",
+        [
+            f"data.solve_resolution={s}",
+            f"data.resolution={s}",
+            f"data.nu={config.nu}",
+            f"data.t_final={config.t_final}",
+            f"data.dt={config.dt}",
+            f"data.n_train={config.surrogate_samples}",
+            f"train.epochs={config.surrogate_epochs}",
+        ],
     )
 
 
 def _navier_stokes_surrogate(config: NavierStokesInversion, surrogate_dir, cache, progress):
-    from sciml.inverse.surrogate import cached_surrogate, load_surrogate
-
-    started = time.perf_counter()
-    if surrogate_dir is not None:
-        model, record = load_surrogate(surrogate_dir)
-        source = {"folder": str(surrogate_dir), "trained_now": False}
-    else:
-        preset = navier_stokes_surrogate_preset(config)
-        model, record, folder, from_cache = cached_surrogate(
-            preset, cache=cache, progress=progress, channels=(1, config.t_final)
-        )
-        source = {"folder": str(folder), "trained_now": not from_cache}
+    experiment = navier_stokes_surrogate(config)
+    model, record, source, started = _surrogate(experiment, surrogate_dir, cache, progress)
     grid = tuple(record["resolution"])
-    if grid != (config.resolution, config.resolution) or record.get("frames"):
+    frames = record["config"].get("frames")
+    if grid != (config.resolution, config.resolution) or frames:
         raise ValueError(
             f"the Navier-Stokes inversion needs a surrogate w0 -> w(., 1..T) on "
             f"{config.resolution} x {config.resolution}; the run folder holds a model on "
-            f"{' x '.join(map(str, grid))} with frames {record.get('frames')}"
+            f"{' x '.join(map(str, grid))} with frames {frames}"
         )
     return model, _surrogate_info(record, source, time.perf_counter() - started)
 
@@ -411,21 +390,18 @@ def _recovery_record(recovery) -> dict[str, Any]:
 
 
 def _plot_fields(path: Path, fields: dict, title: str) -> None:
-    from sciml.plots import _figures, _save_png
-
-    plt = _figures()
     truth, estimate = fields["truth"], fields["estimate"]
     if truth.ndim == 1:
-        fig, ax = plt.subplots(1, 1, figsize=(8, 4), constrained_layout=True)
+        fig, ax = subplots(1, 1, figsize=(8, 4), constrained_layout=True)
         x = np.arange(len(truth)) / len(truth)
         ax.plot(x, truth, label="truth u0", lw=2)
         ax.plot(x, estimate, "--", label="estimate")
         ax.plot(x, estimate - truth, color="crimson", lw=1, label="error")
         ax.set_xlabel("x")
         ax.legend()
-        _save_png(fig, path, title)
+        save_png(fig, path, title)
         return
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), constrained_layout=True)
+    fig, axes = subplots(1, 3, figsize=(13, 4), constrained_layout=True)
     vmin, vmax = float(truth.min()), float(truth.max())
     panels: list[tuple[str, np.ndarray, dict[str, Any]]] = [
         ("truth", truth, {"vmin": vmin, "vmax": vmax}),
@@ -440,16 +416,13 @@ def _plot_fields(path: Path, fields: dict, title: str) -> None:
     sensors = fields.get("sensors")
     if sensors is not None and s > 1:
         axes[0].plot(sensors[:, 0], sensors[:, 1], "k.", ms=3)
-    _save_png(fig, path, title)
+    save_png(fig, path, title)
 
 
 def _plot_history(path: Path, record: dict, title: str) -> None:
-    from sciml.plots import _figures, _save_png
-
-    plt = _figures()
     history = record["history"]
     ncols = 2 if "sweep" in record else 1
-    fig, axes = plt.subplots(1, ncols, figsize=(6 * ncols, 4), constrained_layout=True)
+    fig, axes = subplots(1, ncols, figsize=(6 * ncols, 4), constrained_layout=True)
     axes = np.atleast_1d(axes)
     axes[0].semilogy(history["misfit"], label="data misfit")
     axes[0].semilogy(history["prior"], label="prior |z|^2 / 2")
@@ -469,10 +442,10 @@ def _plot_history(path: Path, record: dict, title: str) -> None:
         axes[1].set_xlabel("viscosity nu")
         axes[1].set_ylabel("relative L2 of u0")
         axes[1].legend()
-    _save_png(fig, path, title)
+    save_png(fig, path, title)
 
 
-def results_table(record: dict) -> str:
+def summary_rows(record: dict) -> list[tuple[str, str]]:
     rows = [
         ("task / forward / preset", f"{record['task']} / {record['forward']} / {record['preset']}"),
         ("relative L2 of the estimate", f"{record['relative_l2']:.4f}"),
@@ -488,7 +461,12 @@ def results_table(record: dict) -> str:
         ("time to solution (s)", f"{record['time_to_solution_s']:.2f}"),
         ("wall (s)", f"{record['wall_seconds']:.1f}"),
     ]
-    lines = ["| | |", "| --- | --- |", *(f"| {name} | {value} |" for name, value in rows)]
+    return rows
+
+
+def results_table(record: dict) -> str:
+    """The summary rows as markdown, and the viscosity-noise sweep's table."""
+    lines = [markdown_table(summary_rows(record))]
     if "sweep" in record:
         lines += ["", "| nu | noise | relative L2 of u0 |", "| --- | --- | --- |"]
         lines += [
@@ -509,8 +487,6 @@ def run_inversion(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Run one inverse problem and write its record and figures into ``out``."""
-    from sciml.experiment import environment
-
     if task not in TASKS:
         raise ValueError(f"unknown inverse task {task!r}; expected one of {', '.join(TASKS)}")
     if forward not in FORWARDS:
@@ -547,26 +523,6 @@ def run_inversion(
     title = f"{task} / {forward}: relative L2 {record['relative_l2']:.3f}"
     _plot_fields(out / "fields.png", fields, title)
     _plot_history(out / "history.png", record, f"{task} / {forward}")
-    write_json(out / "results.json", record)
+    write_json(out / "results.json", jsonable(record))
     write_atomic(out / "results.md", results_table(record).encode())
     return record
-
-
-def main(task: str, forward: str, preset: str, out, surrogate, cache, progress: bool) -> int:
-    """The CLI entry of ``sciml invert``; returns the exit status."""
-    if out is None:
-        base, k = Path("runs") / f"invert-{task}-{forward}-{preset}", 1
-        out = base
-        while out.exists():
-            k += 1
-            out = base.with_name(f"{base.name}-{k}")
-    try:
-        record = run_inversion(
-            task, forward, preset, out, surrogate_dir=surrogate, cache=cache, progress=progress
-        )
-    except (ValueError, FileNotFoundError) as error:
-        print(f"sciml: error: {error}", file=sys.stderr)
-        return 2
-    print(results_table(record), end="")
-    print(f"wrote {out}/: results.json, results.md, fields.png, history.png")
-    return 0

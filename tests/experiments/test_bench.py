@@ -1,4 +1,4 @@
-"""The benchmark suite: published cells, resuming, records, the report."""
+"""The benchmark suite: every task family, published cells, resuming, records, the report."""
 
 import dataclasses
 import json
@@ -6,8 +6,11 @@ import json
 import numpy as np
 import pytest
 
-import sciml.presets
-from sciml.bench import (
+from sciml.cli import main
+from sciml.data.darcy import DarcyConfig, generate_darcy, generate_darcy_test
+from sciml.experiments import bench, get_experiment
+from sciml.experiments.bench import (
+    PeerComparison,
     interpolate_field,
     load_failures,
     load_record,
@@ -15,13 +18,10 @@ from sciml.bench import (
     run_suite,
     seconds_to_reach,
     suite_runs,
-    super_resolution_configs,
 )
-from sciml.cli import main
-from sciml.data.darcy import DarcyConfig, generate_darcy, generate_darcy_test
-from sciml.experiment import train_preset
-from sciml.presets import ModelConfig, get_preset
-from sciml.published import PUBLISHED, nearest_cell, published_cells
+from sciml.experiments.run import train
+from sciml.tasks import get_task
+from sciml.tasks.published import PUBLISHED, nearest_cell, published_cells
 
 
 def test_published_cells_are_the_papers_tables():
@@ -76,8 +76,12 @@ def test_interpolation_is_exact_for_linear_fields_and_keeps_the_nodes():
         interpolate_field(field, (17,), periodic=False)
 
 
-def test_suite_runs_filter_and_reject_unknown_names():
-    assert ("navier-stokes", "fno3d") in suite_runs()
+def test_suite_runs_cover_every_family_and_reject_unknown_names():
+    runs = suite_runs()
+    assert ("navier-stokes", "fno3d") in runs and ("darcy", "fno") in runs
+    assert ("allen-cahn", "estable") in runs and ("cahn-hilliard", "fno") in runs
+    assert ("burgers-trajectory", "neural-ode") in runs and ("burgers-trajectory", "fno-ar") in runs
+    assert len(runs) == 5 + 5 + 6 + 2 + 2 + 3
     assert suite_runs(["darcy"], ["fno", "mgno"]) == [("darcy", "fno"), ("darcy", "mgno")]
     assert all(model == "fno3d" for _, model in suite_runs(None, ["fno3d"]))
     with pytest.raises(ValueError, match="unknown task"):
@@ -86,20 +90,19 @@ def test_suite_runs_filter_and_reject_unknown_names():
         suite_runs(None, ["fon"])
 
 
+def _finer(task, model, preset):
+    return [
+        c.resolution
+        for c, _ in get_task(task).super_resolution(get_experiment(task, model, preset))
+    ]
+
+
 def test_super_resolution_grids_follow_the_paper():
-    paper = get_preset("darcy", "fno", "paper").data
-    assert [
-        c.resolution for c in super_resolution_configs(get_preset("darcy", "fno", "paper"))
-    ] == [
-        141,
-        211,
-        421,
-    ] and paper.resolution == 85
-    assert [
-        c.resolution for c in super_resolution_configs(get_preset("darcy", "fno", "quick"))
-    ] == [85]
-    ns = super_resolution_configs(get_preset("navier-stokes", "fno", "paper"))
-    assert [c.resolution for c in ns] == [256]
+    assert get_experiment("darcy", "fno", "paper").data.resolution == 85
+    assert _finer("darcy", "fno", "paper") == [141, 211, 421]
+    assert _finer("darcy", "fno", "quick") == [85]
+    assert _finer("navier-stokes", "fno", "paper") == [256]
+    assert _finer("burgers", "fno", "paper") == [] == _finer("allen-cahn", "fno", "quick")
 
 
 def test_test_split_alone_is_the_test_split_of_the_whole_set():
@@ -110,35 +113,25 @@ def test_test_split_alone_is_the_test_split_of_the_whole_set():
     np.testing.assert_allclose(whole.outputs, alone.outputs, rtol=1e-6, atol=1e-7)
 
 
-def _tiny_presets(task, model, preset):
-    base = get_preset(task, model, preset)
-    options = (
-        {"modes": (3, 3), "width": 6, "n_layers": 2}
-        if model == "fno"
-        else {"n_basis": 8, "branch_width": 16, "trunk_width": 16}
-    )
-    preset = dataclasses.replace(
-        base,
-        data=DarcyConfig(fine_resolution=17, subsample=2, n_train=8, n_test=4),
-        model_config=ModelConfig(model, options),
-    )
-    return dataclasses.replace(
-        preset, train=dataclasses.replace(preset.train, epochs=2, batch_size=4)
-    )
+def _tiny_experiments(tiny):
+    def get(task, model, preset, overrides=()):
+        return get_experiment(task, model, preset, [*tiny(task, model), *overrides])
+
+    return get
 
 
-def test_suite_writes_records_and_report_and_resumes(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sciml.presets, "get_preset", _tiny_presets)
+def test_suite_writes_records_and_report_and_resumes(tmp_path, monkeypatch, capsys, tiny):
+    monkeypatch.setattr(bench, "get_experiment", _tiny_experiments(tiny))
     out, cache = tmp_path / "suite", tmp_path / "cache"
     calls = []
 
-    def counting_train(preset, run_dir, **kwargs):
-        calls.append((preset.model, kwargs["resume"]))
-        if preset.model == "deeponet" and len(calls) == 2:
+    def counting_train(experiment, run_dir, **kwargs):
+        calls.append((experiment.model, kwargs["resume"]))
+        if experiment.model == "deeponet" and len(calls) == 2:
             raise KeyboardInterrupt  # the suite is interrupted during its second run
-        if preset.model == "deeponet" and len(calls) == 3:
+        if experiment.model == "deeponet" and len(calls) == 3:
             raise RuntimeError("the run broke")  # a failure is reported, not fatal
-        return train_preset(preset, run_dir, **kwargs)
+        return train(experiment, run_dir, **kwargs)
 
     def suite():
         return run_suite(
@@ -186,6 +179,30 @@ def test_suite_writes_records_and_report_and_resumes(tmp_path, monkeypatch, caps
     assert len(calls) == 4
 
 
+def test_gradient_flows_and_trajectories_join_the_suite(tmp_path, monkeypatch, tiny, cache):
+    monkeypatch.setattr(bench, "get_experiment", _tiny_experiments(tiny))
+    out = tmp_path / "suite"
+    records = run_suite(
+        out,
+        tasks=["allen-cahn", "burgers-trajectory"],
+        models=["estable", "fno-ar"],
+        cache=cache,
+        progress=False,
+    )
+    assert [(r["task"], r["model"]) for r in records] == [
+        ("allen-cahn", "estable"),
+        ("burgers-trajectory", "fno-ar"),
+    ]
+    for record in records:
+        assert np.isfinite(record["test_relative_l2"]) and record["latency"]["1"]["ms_per_call"] > 0
+        assert record["published"] is None and record["super_resolution"] == {}
+    assert "largest_block_energy_increase_relative" in records[0]
+    assert "relative_l2_frames_T_to_2T" in records[1]
+    report = (out / "results.md").read_text()
+    assert "## allen-cahn" in report and "## burgers-trajectory" in report
+    assert (out / "allen-cahn.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_unreadable_record_is_named_not_overwritten(tmp_path):
     (tmp_path / "records").mkdir()
     (tmp_path / "records" / "darcy-fno-quick.json").write_text("{not json")
@@ -197,28 +214,18 @@ def test_unreadable_record_is_named_not_overwritten(tmp_path):
 
 
 def test_report_sets_the_peer_ratios_beside_the_runs():
-    peer = {
-        "schema": "sciml.peer-fno/1",
-        "config": {"task": "darcy", "preset": "paper", "grid": [85, 85], "batch": 20},
-        "machine": {"device": "cpu"},
-        "frameworks": {
-            "sciml": {
-                "params": 1000,
-                "train_samples_per_s": {"best": 20.0},
-                "memory": {"peak_bytes": 2**30},
-            },
-            "neuralop": {
-                "params": 1000,
-                "train_samples_per_s": {"best": 10.0},
-                "memory": {"peak_bytes": 2**31},
-            },
-        },
-        "ratios": {
-            "train_throughput": 2.0,
-            "inference_speedup": {"1": 1.5, "20": 1.2},
-            "memory": 0.5,
-        },
-    }
+    peer = PeerComparison(
+        case="darcy paper 85 x 85, batch 20",
+        device="cpu",
+        parameters=(1000, 1000),
+        train_samples_per_s=(20.0, 10.0),
+        peak_mib=(1024.0, 2048.0),
+        throughput_ratio=2.0,
+        latency_ratio_1=1.5,
+        latency_ratio_batch=1.2,
+        memory_ratio=0.5,
+    )
+    assert PeerComparison.from_dict(json.loads(json.dumps(peer.to_dict()))) == peer
     record = {
         "task": "darcy",
         "model": "fno",
@@ -230,6 +237,7 @@ def test_report_sets_the_peer_ratios_beside_the_runs():
         "wall_seconds": 150.0,
         "time_per_epoch_s": 7.0,
         "train_samples_per_s": 140.0,
+        "config": {"data": {}},
         "device": "cpu:cpu",
         "cpu_count": 2,
         "git_revision": "abc",

@@ -1,8 +1,10 @@
 """The benchmark suite behind ``sciml bench``: every task x model, beside the papers.
 
-For each task x model of a preset the suite generates (or loads) the data, trains,
-evaluates and writes one JSON record into ``OUT/records/``; the run itself (its
-checkpoints, ``results.json`` and figure) lives in ``OUT/runs/``. After every run it
+Every registered task with models in its ``suite`` takes part: the operator tasks,
+the gradient flows and the trajectories. For each task x model of a preset the suite
+generates (or loads) the data, trains, evaluates and writes one JSON record into
+``OUT/records/``; the run itself (its checkpoints, ``results.json`` and figures)
+lives in ``OUT/runs/``. After every run it
 rewrites ``OUT/results.md`` (a table per task with the published number beside ours,
 zero-shot super-resolution, the papers' tables with our cells, and the PyTorch peer
 comparison where ``OUT/peer/`` holds its records) and one figure per task.
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import io
 import json
 import math
 import os
@@ -35,18 +36,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from sciml._io import write_atomic, write_json
-from sciml.published import PUBLISHED, Published, nearest_cell
+from sciml.data.cache import load_or_generate
+from sciml.data.normalise import GaussianNormaliser, NormalisedOperator
+from sciml.experiments.config import Experiment, get_experiment
+from sciml.experiments.record import jsonable
+from sciml.experiments.registry import get_task, model_names, task_names
+from sciml.experiments.run import TrainedRun, published_cell
+from sciml.experiments.run import train as train_run
+from sciml.plots import png_bytes, subplots
+from sciml.tasks.published import PUBLISHED, Published
+from sciml.train.metrics import evaluate
 
-#: The models each task runs by default (``fno`` is the recurrent FNO-2D on
-#: Navier–Stokes, ``fno3d`` the space-time FNO-3D, which maps frames only).
-SUITE: dict[str, tuple[str, ...]] = {
-    "darcy": ("fno", "mgno", "deeponet", "pod-deeponet", "unet"),
-    "burgers": ("fno", "mgno", "deeponet", "pod-deeponet", "unet"),
-    "navier-stokes": ("fno", "fno3d", "mgno", "deeponet", "pod-deeponet", "unet"),
-}
-#: Models evaluated at finer grids than they were trained on: the Fourier operators,
-#: whose weights live on modes, not on grid cells.
-SUPER_RESOLUTION_MODELS = ("fno", "fno3d")
 #: Latency batches: one sample, and the training batch of the FNO papers.
 LATENCY_BATCHES = (1, 20)
 
@@ -62,28 +62,36 @@ def suite_runs(
     """The ``(task, model)`` pairs of the suite, in order.
 
     Args:
-        tasks: the tasks (default: all of :data:`SUITE`).
-        models: keep only these models (default: each task's own list); a model that
-            does not apply to a task (``fno3d`` outside Navier–Stokes) is left out there.
+        tasks: the tasks (default: every registered task with a ``suite``).
+        models: run these models on every task asked for (default: each task's own
+            ``suite``). A model among a task's suite runs only there
+            (``fno3d``: Navier–Stokes); one in no task's suite (a user's model) runs on
+            every task asked for that judges any model (``Task.any_model``).
 
     Raises:
         ValueError: for an unknown task or model.
     """
-    from sciml.presets import MODELS
-
-    tasks = list(SUITE) if not tasks else list(tasks)
-    unknown = [task for task in tasks if task not in SUITE]
+    everything = [name for name in task_names() if get_task(name).suite]
+    tasks = everything if not tasks else list(tasks)
+    unknown = [task for task in tasks if task not in task_names()]
     if unknown:
-        raise ValueError(f"unknown task(s) {unknown}; expected some of: {', '.join(SUITE)}")
-    if models:
-        unknown = [model for model in models if model not in MODELS]
-        if unknown:
-            raise ValueError(f"unknown model(s) {unknown}; expected some of: {', '.join(MODELS)}")
-    pairs = [(task, model) for task in tasks for model in SUITE[task]]
-    if models:
-        pairs = [(task, model) for task, model in pairs if model in models]
-        if not pairs:
-            raise ValueError(f"no run of the tasks {tasks} uses the models {list(models)}")
+        raise ValueError(f"unknown task(s) {unknown}; expected some of: {', '.join(everything)}")
+    if not models:
+        return [(task, model) for task in tasks for model in get_task(task).suite]
+    unknown = [model for model in models if model not in model_names()]
+    if unknown:
+        raise ValueError(
+            f"unknown model(s) {unknown}; expected some of: {', '.join(model_names())}"
+        )
+    in_a_suite = {model for task in everything for model in get_task(task).suite}
+    pairs = [
+        (task, model)
+        for task in tasks
+        for model in models
+        if model in get_task(task).suite or (model not in in_a_suite and get_task(task).any_model)
+    ]
+    if not pairs:
+        raise ValueError(f"no run of the tasks {tasks} uses the models {list(models)}")
     return pairs
 
 
@@ -98,7 +106,8 @@ def run_suite(
     preset: str = "quick",
     cache: str | os.PathLike | None = None,
     progress: bool = True,
-    train: Callable | None = None,
+    train: Callable[..., TrainedRun] = train_run,
+    overrides: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Run (or resume) the suite into ``out`` and write its report.
 
@@ -110,21 +119,18 @@ def run_suite(
         preset: ``"quick"`` or ``"paper"``.
         cache: the data cache folder (default: ``$SCIML_CACHE`` or ``~/.cache/sciml``).
         progress: show the suite's progress bar and each run's.
-        train: the function that trains one preset, with the signature of
-            :func:`sciml.experiment.train_preset` (the default).
+        train: the function that trains one experiment, with the signature of
+            :func:`sciml.experiments.run.train` (the default).
+        overrides: ``SECTION.KEY=VALUE`` changes applied to every run's experiment.
 
     Returns:
         The records of all runs asked for that have finished, earlier ones included. A
         run that raises is left out: its traceback goes to ``OUT/failures/NAME.txt``
         (see :func:`load_failures`), the suite goes on, and a later call retries it.
     """
-    from sciml.experiment import train_preset
-    from sciml.presets import get_preset
-
-    train = train_preset if train is None else train
     out = Path(out)
     pairs = suite_runs(tasks, models)
-    presets = {pair: get_preset(*pair, preset) for pair in pairs}  # fail before any work
+    experiments = {pair: get_experiment(*pair, preset, overrides) for pair in pairs}  # fail early
     bar = _suite_bar(len(pairs), progress)
     records = []
     try:
@@ -135,7 +141,7 @@ def run_suite(
             record = load_record(out, name)
             if record is None:
                 try:
-                    record = _run_one(presets[task, model], out, name, train, cache, progress)
+                    record = _run_one(experiments[task, model], out, name, train, cache, progress)
                 except Exception:  # one failed run is reported; the suite goes on
                     write_atomic(out / "failures" / f"{name}.txt", traceback.format_exc().encode())
                     write_report(out)
@@ -152,15 +158,15 @@ def run_suite(
     return records
 
 
-def _run_one(preset, out: Path, name: str, train, cache, progress: bool) -> dict[str, Any]:
+def _run_one(experiment, out: Path, name: str, train, cache, progress: bool) -> dict[str, Any]:
     """Train (or resume) one run, write its record, forget an earlier failure of it."""
     from sciml.train import latest_epoch
 
     run_dir = out / "runs" / name
     resume = latest_epoch(run_dir / "checkpoint") is not None
     started = time.perf_counter()
-    trained = train(preset, run_dir, cache=cache, progress=progress, resume=resume)
-    record = bench_record(preset, trained, cache=cache)
+    trained = train(experiment, run_dir, cache=cache, progress=progress, resume=resume)
+    record = bench_record(experiment, trained, cache=cache)
     record["suite_run_seconds"] = time.perf_counter() - started
     record["resumed"] = resume
     write_json(out / "records" / f"{name}.json", record)
@@ -212,36 +218,21 @@ def load_record(out: str | os.PathLike, name: str) -> dict[str, Any] | None:
     return record
 
 
-def bench_record(preset, trained, *, cache=None) -> dict[str, Any]:
-    """A run's record (from :func:`sciml.experiment.train_preset`) with what the suite adds.
+def bench_record(experiment: Experiment, trained: TrainedRun, *, cache=None) -> dict[str, Any]:
+    """A run's record (from :func:`sciml.experiments.run.train`) with what the suite adds.
 
-    Adds: the inference latency at batch 1 and 20, the final test H1 error, the
-    published cell set beside the run, the training time until the test error first
-    reached it, and for the Fourier operators the test error on finer grids.
+    Adds: the inference latency at batch 1 and 20, the published cell set beside the
+    run, the training time until the test error first reached it, and the test error
+    on the task's finer grids for every model that takes them.
     """
     record = dict(trained.record)
     record["latency"] = inference_latency(trained.model, trained.test_inputs)
-    history = record.get("history", {})
-    if history.get("test_h1"):
-        record["test_relative_h1"] = float(history["test_h1"][-1])
-    cell = _cell_for(record)
+    cell = published_cell(record)
     record["published"] = None if cell is None else dataclasses.asdict(cell)
+    history = record.get("history", {})
     record["seconds_to_published"] = None if cell is None else seconds_to_reach(history, cell.value)
-    if preset.model in SUPER_RESOLUTION_MODELS:
-        record["super_resolution"] = super_resolution(preset, trained.model, cache=cache)
-    return _jsonable(record)
-
-
-def _cell_for(record: dict[str, Any]) -> Published | None:
-    data = record.get("data", {})
-    return nearest_cell(
-        record["task"],
-        record["model"],
-        int(record["resolution"][0]),
-        nu=data.get("nu"),
-        t_final=data.get("t_final"),
-        n_train=record.get("n_train"),
-    )
+    record["super_resolution"] = super_resolution(experiment, trained.model, cache=cache)
+    return jsonable(record)
 
 
 def seconds_to_reach(history: dict[str, list[float]], target: float) -> float | None:
@@ -287,55 +278,36 @@ def inference_latency(
 # ------------------------------------------------------------- zero-shot super-resolution
 
 
-def super_resolution_configs(preset) -> list[Any]:
-    """The data configs of the finer test grids a run is evaluated on, zero-shot.
-
-    Darcy: the same fine solve kept every 3rd, 2nd and 1st node where finer than the
-    training grid (from 421: 141, 211, 421, as in the FNO paper; the quick preset's
-    85 -> 43 gives 85). Navier–Stokes: the solver's own grid (256 for the paper's 64,
-    64 for the quick preset's 32). Other tasks: none.
-    """
-    data = preset.data
-    if preset.task == "darcy":
-        return [
-            dataclasses.replace(data, subsample=r)
-            for r in (3, 2, 1)
-            if r < data.subsample and (data.fine_resolution - 1) % r == 0
-        ]
-    if preset.task == "navier-stokes" and data.resolution < data.solve_resolution:
-        return [dataclasses.replace(data, resolution=data.solve_resolution)]
-    return []
-
-
-def super_resolution(preset, model, *, cache=None, batch_size: int = 10) -> dict[str, float]:
-    """Mean test relative L2 of ``model`` on finer grids than it was trained on.
+def super_resolution(
+    experiment: Experiment, model, *, cache=None, batch_size: int = 10
+) -> dict[str, float]:
+    """Mean test relative L2 of ``model`` on the task's finer grids, zero-shot.
 
     The test split is solved afresh at each grid (the same samples as the training
     run's test split, from the same seeds) and cached. A model trained on normalised
     fields carries per-point statistics of the training grid; they are interpolated
-    (multilinearly) to the finer grid, since the fields they describe are smooth.
+    (multilinearly) to the finer grid, since the fields they describe are smooth. A
+    model tied to its training grid (a DeepONet's branch, a POD basis) refuses the
+    finer grid and is left out.
 
     Returns:
         ``{"<resolution>": mean relative L2}``.
     """
-    from sciml.data.cache import load_or_generate
-    from sciml.experiment import evaluate, training_arrays
-
+    task = get_task(experiment.task)
     results: dict[str, float] = {}
-    configs = super_resolution_configs(preset)
-    if not configs:
-        return results
-    generate = _test_generator(preset.task)
-    for config in configs:
+    for config, generate_test in task.super_resolution(experiment):
         splits, _ = load_or_generate(
-            f"{preset.task}-test",
+            f"{task.name}-test",
             config.to_dict(),
-            functools.partial(_test_split, generate, config),
+            functools.partial(_test_split, generate_test, config),
             cache,
         )
-        inputs, outputs = training_arrays(preset, splits["test"])
-        fine = at_resolution(model, inputs.shape[2:], periodic=preset.task != "darcy")
-        errors = evaluate(fine, inputs, outputs, batch_size=batch_size)
+        inputs, outputs = task.arrays(experiment, splits["test"])
+        fine = at_resolution(model, inputs.shape[2:], periodic=task.periodic)
+        try:
+            errors = evaluate(fine, inputs, outputs, batch_size=batch_size)
+        except (ValueError, TypeError):  # a model that takes only its training grid
+            return {}
         results[str(inputs.shape[-1])] = float(np.mean(errors))
     return results
 
@@ -345,25 +317,11 @@ def _test_split(generate: Callable[[Any], Any], config: Any) -> dict[str, Any]:
     return {"test": generate(config)}
 
 
-def _test_generator(task: str):
-    if task == "darcy":
-        from sciml.data.darcy import generate_darcy_test
-
-        return generate_darcy_test
-    if task == "navier-stokes":
-        from sciml.data.navier_stokes import generate_navier_stokes_test
-
-        return generate_navier_stokes_test
-    raise ValueError(f"no super-resolution test data for task {task!r}")
-
-
 def at_resolution(model, grid: Sequence[int], *, periodic: bool):
     """``model`` for fields on ``grid``: per-point normalisers are interpolated to it.
 
     A model without normalisers is returned as it is (a Fourier operator takes any grid).
     """
-    from sciml.data.normalise import GaussianNormaliser, NormalisedOperator
-
     if not isinstance(model, NormalisedOperator):
         return model
 
@@ -416,12 +374,18 @@ def load_records(out: str | os.PathLike) -> list[dict[str, Any]]:
     )
 
 
-def load_peer_records(out: str | os.PathLike) -> list[dict[str, Any]]:
-    """The PyTorch peer comparisons in ``OUT/peer/*.json`` (``benchmarks/peer_fno.py``)."""
+def load_peer_records(out: str | os.PathLike) -> list[PeerComparison]:
+    """The peer comparisons in ``OUT/peer/*.json``: each record's ``"comparison"``."""
     folder = Path(out) / "peer"
     if not folder.is_dir():
         return []
-    return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+    comparisons = []
+    for path in sorted(folder.glob("*.json")):
+        record = json.loads(path.read_text())
+        if "comparison" not in record:
+            raise ValueError(f"{path} holds no peer comparison ('comparison'); remove it")
+        comparisons.append(PeerComparison.from_dict(record["comparison"]))
+    return comparisons
 
 
 def write_report(out: str | os.PathLike) -> Path:
@@ -455,7 +419,7 @@ def _grid(record: dict[str, Any]) -> str:
 
 def report_markdown(
     records: list[dict[str, Any]],
-    peers: Sequence[dict[str, Any]] = (),
+    peers: Sequence[PeerComparison] = (),
     failures: dict[str, str] | None = None,
 ) -> str:
     """The suite's markdown report: runs beside the papers, super-resolution, the papers'
@@ -550,7 +514,7 @@ def _super_resolution_section(records) -> list[str]:
 
 
 def _matches(cell: Published, record: dict[str, Any]) -> bool:
-    data = record.get("data", {})
+    data = record["config"]["data"]
     if record["task"] != cell.task or record["model"] != cell.model:
         return False
     if int(record["resolution"][0]) != cell.resolution:
@@ -613,44 +577,70 @@ def _peer_section(peers) -> list[str]:
         "| memory ratio |",
         "| --- | --- | --- | --- | ---: | ---: | ---: | --- | ---: |",
     ]
-    return lines + [_peer_row(peer) for peer in peers] + [""]
+    return lines + [peer.row() for peer in peers] + [""]
 
 
-def _peer_row(peer: dict[str, Any]) -> str:
-    """One row from a ``benchmarks/peer_fno.py`` record (schema ``sciml.peer-fno/1``)."""
-    config, ratios = peer.get("config", {}), peer.get("ratios", {})
-    ours = peer.get("frameworks", {}).get("sciml", {})
-    theirs = peer.get("frameworks", {}).get("neuralop", {})
-    batch = str(config.get("batch", "-"))
-    speedup = ratios.get("inference_speedup", {})
+@dataclasses.dataclass(frozen=True)
+class PeerComparison:
+    """One row of the suite's peer comparison: sciml against another framework's model of
+    the same architecture, sizes and batch, timed on one machine.
 
-    def mib(result):
-        peak = result.get("memory", {}).get("peak_bytes")
-        return _fmt(None if peak is None else peak / 2**20, ".0f")
+    A benchmark script builds it from its measurements and stores ``to_dict()`` under
+    ``"comparison"`` in the JSON record it writes into ``OUT/peer/``; the report reads
+    this and nothing else of the script's record.
 
-    def throughput(result):
-        return _fmt(result.get("train_samples_per_s", {}).get("best"), ".1f")
+    Attributes:
+        case: the setting in words (task, preset, grid, batch).
+        device: where it ran.
+        parameters, train_samples_per_s, peak_mib: ``(sciml, peer)`` pairs.
+        throughput_ratio: sciml's training samples/s over the peer's (above 1: faster).
+        latency_ratio_1, latency_ratio_batch: the peer's inference latency over sciml's,
+            at batch 1 and at the training batch (above 1: sciml faster).
+        memory_ratio: sciml's peak memory over the peer's (below 1: sciml uses less).
+    """
 
-    grid = " x ".join(str(n) for n in config.get("grid", []))
-    return (
-        f"| {config.get('task', '-')} {config.get('preset', '')} {grid}, batch {batch} "
-        f"| {peer.get('machine', {}).get('device', config.get('device', '-'))} "
-        f"| {_fmt(ours.get('params'), ',')} / {_fmt(theirs.get('params'), ',')} "
-        f"| {throughput(ours)} / {throughput(theirs)} "
-        f"| {_fmt(ratios.get('train_throughput'), '.2f')} "
-        f"| {_fmt(speedup.get('1'), '.2f')} | {_fmt(speedup.get(batch), '.2f')} "
-        f"| {mib(ours)} / {mib(theirs)} | {_fmt(ratios.get('memory'), '.2f')} |"
-    )
+    case: str
+    device: str
+    parameters: tuple[int | None, int | None]
+    train_samples_per_s: tuple[float | None, float | None]
+    peak_mib: tuple[float | None, float | None]
+    throughput_ratio: float | None
+    latency_ratio_1: float | None
+    latency_ratio_batch: float | None
+    memory_ratio: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> PeerComparison:
+        fields = {field.name for field in dataclasses.fields(cls)}
+        if set(values) != fields:
+            raise ValueError(
+                f"a peer comparison has the fields {sorted(fields)}; got {sorted(values)}"
+            )
+        converted: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in values.items()
+        }
+        return cls(**converted)
+
+    def row(self) -> str:
+        ours, theirs = self.parameters, self.train_samples_per_s
+        return (
+            f"| {self.case} | {self.device} | {_fmt(ours[0], ',')} / {_fmt(ours[1], ',')} "
+            f"| {_fmt(theirs[0], '.1f')} / {_fmt(theirs[1], '.1f')} "
+            f"| {_fmt(self.throughput_ratio, '.2f')} | {_fmt(self.latency_ratio_1, '.2f')} "
+            f"| {_fmt(self.latency_ratio_batch, '.2f')} "
+            f"| {_fmt(self.peak_mib[0], '.0f')} / {_fmt(self.peak_mib[1], '.0f')} "
+            f"| {_fmt(self.memory_ratio, '.2f')} |"
+        )
 
 
 def task_figure(records: list[dict[str, Any]], task: str) -> bytes:
     """PNG bytes: test relative L2 per model (bars) beside the published cell (marks),
     and, where present, the error against the evaluation grid (super-resolution)."""
-    from sciml.plots import _figures
-
-    plt = _figures()
     with_sr = [r for r in records if r.get("super_resolution")]
-    fig, axes = plt.subplots(1, 2 if with_sr else 1, figsize=(11 if with_sr else 6, 4))
+    fig, axes = subplots(1, 2 if with_sr else 1, figsize=(11 if with_sr else 6, 4))
     axes = np.atleast_1d(axes)
     labels = [f"{r['model']}\n{r['preset']}" for r in records]
     ours = [r["test_relative_l2"] for r in records]
@@ -682,18 +672,4 @@ def task_figure(records: list[dict[str, Any]], task: str) -> bytes:
         axes[1].set_title("zero-shot super-resolution")
         axes[1].legend()
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
-
-
-def _jsonable(obj):
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _jsonable(dataclasses.asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
+    return png_bytes(fig)
