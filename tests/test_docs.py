@@ -48,11 +48,30 @@ PAGES = {
         "sciml.train.fit.fit",
         "sciml.train.config.TrainConfig",
         "sciml.train.losses.relative_l2",
+        "sciml.train.metrics.evaluate",
     ],
+    "api/tasks/index.html": [
+        "sciml.tasks.Task",
+        "sciml.tasks.ModelSpec",
+        "sciml.tasks.register_task",
+        "sciml.tasks.operator.judge_operator",
+        "sciml.tasks.gradient_flow.judge_gradient_flow",
+        "sciml.tasks.trajectory.judge_trajectory",
+        "sciml.tasks.published.nearest_cell",
+    ],
+    "api/experiments/index.html": [
+        "sciml.experiments",
+        "sciml.experiments.registry.register_model",
+        "sciml.experiments.config.Experiment",
+        "sciml.experiments.config.get_experiment",
+        "sciml.experiments.run.train",
+        "sciml.experiments.run.load_run",
+        "sciml.experiments.record.environment",
+        "sciml.cli",
+    ],
+    "api/bench/index.html": ["sciml.experiments.bench.run_suite"],
     "api/inverse/index.html": ["sciml.inverse.problem.Posterior", "sciml.inverse.problem.recover"],
     "api/distributed/index.html": ["sciml.distributed.batch_mesh"],
-    "api/bench/index.html": ["sciml.bench.run_suite", "sciml.published"],
-    "api/experiment/index.html": ["sciml.presets.get_preset", "sciml.cli"],
 }
 
 
