@@ -24,6 +24,7 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -247,14 +248,20 @@ class Recovery:
 def _make_optimizer(optimizer, learning_rate: float):
     if isinstance(optimizer, optax.GradientTransformation):
         return optimizer, "custom"
-    if optimizer == "lbfgs":
-        return optax.lbfgs(), "lbfgs"
-    if optimizer == "adam":
-        return optax.adam(learning_rate), "adam"
+    if optimizer in OPTIMIZERS:
+        return _built_in(optimizer, float(learning_rate)), optimizer
     raise ValueError(
         f"optimizer must be one of {OPTIMIZERS} or an optax.GradientTransformation; "
         f"got {optimizer!r}"
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _built_in(name: str, learning_rate: float) -> optax.GradientTransformation:
+    """One optax object per built-in optimiser and rate: the compiled steps take it as a
+    static argument, so a new object for every ``recover`` call (a sweep over viscosity or
+    noise) would compile the step again each time."""
+    return optax.lbfgs() if name == "lbfgs" else optax.adam(learning_rate)
 
 
 @eqx.filter_jit
@@ -325,7 +332,9 @@ def recover(
     transform, kind = _make_optimizer(optimizer, learning_rate)
     step_fn = _lbfgs_step if kind == "lbfgs" else _gradient_step
     split = isinstance(objective, Posterior)
-    state = transform.init(latent)
+    # optax initialises some scalars as weakly typed and updates them strongly typed; one
+    # type from the start keeps the step to one compilation
+    state = jax.tree.map(lambda x: jnp.asarray(x, dtype=jnp.result_type(x)), transform.init(latent))
     history: dict[str, list[float]] = {"loss": [], "grad_norm": [], "seconds": []}
     if split:
         history.update(misfit=[], prior=[])

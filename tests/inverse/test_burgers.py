@@ -1,12 +1,14 @@
 """Burgers initial condition: the gradient through the spectral solver, and the prior field."""
 
+import logging
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from sciml.fields import periodic_grf_spectrum
-from sciml.inverse import BurgersSolver, PeriodicField, Posterior, uniform_sensors
+from sciml.inverse import BurgersSolver, PeriodicField, Posterior, recover, uniform_sensors
 
 N = 32
 
@@ -102,3 +104,13 @@ def test_periodic_field_has_the_generators_spectrum():
     np.testing.assert_allclose(measured[kept], expected[kept], rtol=0.12)
     assert measured[0] < 1e-20
     np.testing.assert_allclose(field(field.whiten(samples[0])), samples[0], atol=1e-12)
+
+
+def test_recovery_over_a_viscosity_sweep_compiles_its_step_once(caplog):
+    """One L-BFGS step program serves every viscosity and every iteration: the built-in
+    optimiser is one object and its state one type from the first step."""
+    with caplog.at_level(logging.WARNING, logger="jax"), jax.log_compiles():
+        for nu in (0.05, 0.1, 0.2):
+            recover(_posterior(nu), jnp.zeros(N, jnp.float64), steps=3)
+    compiled = [r for r in caplog.records if "compilation of jit(_lbfgs_step)" in r.getMessage()]
+    assert len(compiled) == 1, [r.getMessage() for r in compiled]
