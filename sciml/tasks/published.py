@@ -1,4 +1,5 @@
-"""The published test errors the benchmark suite sets beside ours.
+"""The published test errors the benchmark suite sets beside ours, read from
+``published.toml`` (data, with its sources).
 
 Each entry is one cell of a table in a paper: task, model, the setting that names
 the cell (grid, viscosity and horizon, training-set size) and the mean relative L2
@@ -15,9 +16,10 @@ References:
 from __future__ import annotations
 
 import dataclasses
+import math
+from pathlib import Path
 
 FNO_PAPER = "Li et al., ICLR 2021"
-DEEPONET_PAPER = "Lu et al., CMAME 2022"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,76 +47,15 @@ class Published:
     n_train: int | None = None
 
 
-def _darcy() -> list[Published]:
-    table = {85: 0.0108, 141: 0.0109, 211: 0.0109, 421: 0.0098}
-    return [
-        Published("darcy", "fno", f"s = {s}", s, v, f"{FNO_PAPER}, Darcy table")
-        for s, v in table.items()
-    ]
+def _read() -> tuple[Published, ...]:
+    from sciml._io import read_toml
+
+    cells = read_toml(Path(__file__).with_name("published.toml"))["cells"]
+    return tuple(Published(**cell) for cell in cells)
 
 
-def _burgers() -> list[Published]:
-    table = {256: 0.0149, 512: 0.0158, 1024: 0.0160, 2048: 0.0146, 4096: 0.0142, 8192: 0.0139}
-    return [
-        Published("burgers", "fno", f"s = {s}", s, v, f"{FNO_PAPER}, Burgers table")
-        for s, v in table.items()
-    ]
-
-
-def _navier_stokes() -> list[Published]:
-    columns = ((1e-3, 50, 1000), (1e-4, 30, 1000), (1e-5, 20, 1000))
-    rows = {
-        "fno3d": (0.0086, 0.1918, 0.1893),
-        "fno": (0.0128, 0.1559, 0.1556),
-        "unet": (0.0245, 0.2051, 0.1982),
-    }
-    cells = [
-        Published(
-            "navier-stokes",
-            model,
-            f"nu = {nu:g}, T = {t}, N = {n}",
-            64,
-            value,
-            f"{FNO_PAPER}, Navier-Stokes table",
-            nu=nu,
-            t_final=t,
-            n_train=n,
-        )
-        for model, values in rows.items()
-        for (nu, t, n), value in zip(columns, values)
-    ]
-    large = {"fno3d": 0.0820, "fno": 0.0834, "unet": 0.1190}
-    cells += [
-        Published(
-            "navier-stokes",
-            model,
-            "nu = 1e-4, T = 30, N = 10000",
-            64,
-            value,
-            f"{FNO_PAPER}, Navier-Stokes table",
-            nu=1e-4,
-            t_final=30,
-            n_train=10000,
-        )
-        for model, value in large.items()
-    ]
-    return cells
-
-
-def _deeponet() -> list[Published]:
-    source = f"{DEEPONET_PAPER}, Table (Burgers at 128 points; Darcy piecewise constant 29 x 29)"
-    rows = {
-        ("burgers", 128): {"deeponet": 0.0215, "pod-deeponet": 0.0194, "fno": 0.0193},
-        ("darcy", 29): {"deeponet": 0.0298, "pod-deeponet": 0.0232, "fno": 0.0241},
-    }
-    return [
-        Published(task, model, f"s = {s} ({DEEPONET_PAPER} data)", s, value, source)
-        for (task, s), values in rows.items()
-        for model, value in values.items()
-    ]
-
-
-PUBLISHED: tuple[Published, ...] = tuple(_darcy() + _burgers() + _navier_stokes() + _deeponet())
+#: Every published cell, in the order of the papers' tables (``published.toml``).
+PUBLISHED: tuple[Published, ...] = _read()
 
 
 def published_cells(task: str, model: str) -> list[Published]:
@@ -140,8 +81,6 @@ def nearest_cell(
     another grid or horizon is still compared with the nearest cell: the table shows
     the cell's setting beside the value, so the difference is visible.
     """
-    import math
-
     cells = published_cells(task, model)
     if nu is not None:
         same_nu = [cell for cell in cells if cell.nu is not None and math.isclose(cell.nu, nu)]
