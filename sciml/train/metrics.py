@@ -23,7 +23,8 @@ def evaluate(model, inputs: np.ndarray, outputs: np.ndarray, batch_size: int = 5
 
     Args:
         model: maps one input ``(C_in, *grid)`` to one output ``(C_out, *grid)``.
-        inputs, outputs: ``(N, C_in, *grid)`` and ``(N, C_out, *grid)``.
+        inputs: ``(N, C_in, *grid)``.
+        outputs: ``(N, C_out, *grid)``.
     """
     errors = []
     for start in range(0, len(inputs), batch_size):

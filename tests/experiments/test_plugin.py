@@ -4,7 +4,9 @@ through the `sciml.plugins` entry-point group."""
 
 import json
 import textwrap
+from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 
@@ -111,3 +113,16 @@ def test_plugins_are_found_through_the_entry_point_group(tmp_path, monkeypatch, 
     assert "entry-cnn" not in model_names()
     assert main(["show", "darcy", "--model", "entry-cnn", "--set", "model.width=5"]) == 0
     assert 'name = "entry-cnn"\nwidth = 5' in capsys.readouterr().out
+
+
+def test_the_readme_example_model_runs(tmp_path, monkeypatch, cache, tiny):
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    start = readme.index("# mymodels.py")
+    (tmp_path / "mymodels.py").write_text(readme[start : readme.index("```", start)])
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sets = _sets([*tiny("burgers", "my-cnn"), "model.width=4"])
+    out = tmp_path / "run"
+    argv = ["train", "burgers", "--model", "my-cnn", "--plugin", "mymodels", *sets]
+    with jax.enable_x64(False):  # as a user runs it: the example's layers are float32
+        assert main([*argv, "--out", str(out), "--cache", str(cache), "--no-progress"]) == 0
+    assert json.loads((out / "results.json").read_text())["parameters"] > 0
