@@ -16,6 +16,7 @@ on the command line, or the ``sciml.plugins`` entry-point group of an installed 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.metadata
 import inspect
@@ -215,16 +216,10 @@ def fno_autoregressive(
     projection_channels: int = 64,
 ):
     """An autoregressive FNO: one step maps ``u(t)`` to ``u(t + Delta)``, applied to its
-    own output for every output frame."""
-    return RecurrentFNO(
-        spec.in_channels,
-        spec.out_channels,
-        _modes(modes, len(spec.grid)),
-        width,
-        n_layers,
-        projection_channels=projection_channels,
-        key=key,
-    )
+    own output for every output frame (the recurrent FNO with the channels as frames)."""
+    stepped = dataclasses.replace(spec, frames=(spec.in_channels, spec.out_channels))
+    options = dict(modes=modes, width=width, n_layers=n_layers)
+    return fno(stepped, key=key, projection_channels=projection_channels, **options)
 
 
 @register_model("fno3d")

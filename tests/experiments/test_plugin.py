@@ -118,11 +118,13 @@ def test_plugins_are_found_through_the_entry_point_group(tmp_path, monkeypatch, 
 def test_the_readme_example_model_runs(tmp_path, monkeypatch, cache, tiny):
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     start = readme.index("# mymodels.py")
-    (tmp_path / "mymodels.py").write_text(readme[start : readme.index("```", start)])
+    example = readme[start : readme.index("```", start)]
+    # under its own name: the plugin tests above registered their own "my-cnn"
+    (tmp_path / "mymodels.py").write_text(example.replace('"my-cnn"', '"readme-cnn"'))
     monkeypatch.syspath_prepend(str(tmp_path))
-    sets = _sets([*tiny("burgers", "my-cnn"), "model.width=4"])
+    sets = _sets([*tiny("burgers", "readme-cnn"), "model.width=4"])
     out = tmp_path / "run"
-    argv = ["train", "burgers", "--model", "my-cnn", "--plugin", "mymodels", *sets]
+    argv = ["train", "burgers", "--model", "readme-cnn", "--plugin", "mymodels", *sets]
     with jax.enable_x64(False):  # as a user runs it: the example's layers are float32
         assert main([*argv, "--out", str(out), "--cache", str(cache), "--no-progress"]) == 0
     assert json.loads((out / "results.json").read_text())["parameters"] > 0

@@ -13,17 +13,6 @@ from sciml.experiments import get_experiment
 from sciml.experiments.run import build_for
 from sciml.tasks.trajectory import frames_to_horizon, predict_snapshots
 
-TINY = [
-    "data.fine_resolution=64",
-    "data.subsample=4",
-    "data.n_train=8",
-    "data.n_test=4",
-    "data.n_frames=2",
-    "data.n_extra_frames=2",
-    "data.dt=0.01",
-]
-SMALL = ["model.width=4", "model.modes=4", "model.projection_channels=4"]
-
 
 def test_bad_configs_are_named():
     with pytest.raises(ValueError, match="frame_interval / 2 to be a whole number"):
@@ -32,8 +21,10 @@ def test_bad_configs_are_named():
         BurgersTrajectoryConfig(fine_resolution=100, subsample=8)
 
 
-def test_trajectories_lose_energy_and_reach_twice_the_horizon(tmp_path):
-    experiment = get_experiment("burgers-trajectory", "fno-ar", "quick", TINY)
+def test_trajectories_lose_energy_and_reach_twice_the_horizon(tmp_path, tiny):
+    experiment = get_experiment(
+        "burgers-trajectory", "fno-ar", "quick", tiny("burgers-trajectory", "fno-ar")
+    )
     data = experiment.data
     splits, from_cache = load_or_generate(
         "burgers-trajectory", data.to_dict(), lambda: generate_burgers_trajectories(data), tmp_path
@@ -51,9 +42,9 @@ def test_trajectories_lose_energy_and_reach_twice_the_horizon(tmp_path):
 
 
 @pytest.mark.parametrize("model", ["neural-ode", "fno-ar"])
-def test_snapshots_hold_the_model_frames_and_halfway_values(model):
-    layers = ["model.n_layers=1"] + (["model.solver=heun"] if model == "neural-ode" else [])
-    experiment = get_experiment("burgers-trajectory", model, "quick", TINY + SMALL + layers)
+def test_snapshots_hold_the_model_frames_and_halfway_values(model, tiny):
+    overrides = [*tiny("burgers-trajectory", model), "model.n_layers=1"]
+    experiment = get_experiment("burgers-trajectory", model, "quick", overrides)
     arrays = (np.zeros((2, 1, 16), np.float32), np.zeros((2, 2, 16), np.float32))
     network, _, _ = build_for(experiment, arrays, key=jax.random.key(0))
     x = np.arange(16) / 16
