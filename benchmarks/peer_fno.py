@@ -716,6 +716,29 @@ def ratios(sciml: dict, peer: dict) -> dict:
     }
 
 
+def comparison(record: dict) -> dict:
+    """The record's row of the benchmark suite's peer table, in sciml's own format
+    (:class:`sciml.experiments.bench.PeerComparison`), so that the suite reads nothing
+    else of this script's record."""
+    from sciml.experiments.bench import PeerComparison
+
+    spec, ratio = record["config"], record["ratios"]
+    ours, theirs = record["frameworks"]["sciml"], record["frameworks"]["neuralop"]
+    batch = str(spec["batch"])
+    grid = " x ".join(str(n) for n in spec["grid"])
+    return PeerComparison(
+        case=f"{spec['task']} {spec['preset']} {grid}, batch {batch}",
+        device=record["machine"]["device"],
+        parameters=(ours["params"], theirs["params"]),
+        train_samples_per_s=tuple(r["train_samples_per_s"]["best"] for r in (ours, theirs)),
+        peak_mib=tuple(r["memory"]["peak_bytes"] / 2**20 for r in (ours, theirs)),
+        throughput_ratio=ratio["train_throughput"],
+        latency_ratio_1=ratio["inference_speedup"].get("1"),
+        latency_ratio_batch=ratio["inference_speedup"].get(batch),
+        memory_ratio=ratio["memory"],
+    ).to_dict()
+
+
 def _version(package: str) -> str | None:
     try:
         return importlib.metadata.version(package)
@@ -895,6 +918,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         "train_throughput": ratio["train_throughput"] >= THROUGHPUT_TARGET[args.device],
         "memory": ratio["memory"] <= 1.0,
     }
+    record["comparison"] = comparison(record)
     table = markdown_table(record)
     record["table"] = table
     grid = " x ".join(str(n) for n in spec["grid"])
