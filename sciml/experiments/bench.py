@@ -215,6 +215,11 @@ def load_record(out: str | os.PathLike, name: str) -> dict[str, Any] | None:
         raise ValueError(
             f"{path} is not a suite record (no test_relative_l2); remove it to redo the run"
         )
+    if "config" not in record:
+        raise ValueError(
+            f"{path} was written before runs recorded their experiment ('config'); remove it "
+            "to redo the run"
+        )
     return record
 
 

@@ -211,6 +211,10 @@ def test_unreadable_record_is_named_not_overwritten(tmp_path):
     (tmp_path / "records" / "darcy-fno-quick.json").write_text(json.dumps({"task": "darcy"}))
     with pytest.raises(ValueError, match="not a suite record"):
         load_record(tmp_path, "darcy-fno-quick")
+    old = {"task": "darcy", "test_relative_l2": 0.01}  # a record of an earlier version
+    (tmp_path / "records" / "darcy-fno-quick.json").write_text(json.dumps(old))
+    with pytest.raises(ValueError, match="before runs recorded their experiment"):
+        load_record(tmp_path, "darcy-fno-quick")
 
 
 def test_report_sets_the_peer_ratios_beside_the_runs():
