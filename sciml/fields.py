@@ -28,6 +28,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from sciml.spectral import _check_size, _per_axis_lengths, wavenumber_grid
 
 __all__ = [
+    "interpolate_field",
     "neumann_grf",
     "neumann_grf_spectrum",
     "periodic_grf",
@@ -322,3 +323,26 @@ def _neumann_from_kl(xi, alpha, tau, sigma):
     coefficients = _neumann_kl_std(xi.shape[-1], alpha, tau, sigma, xi.dtype) * xi
     field = jax.scipy.fft.idctn(coefficients, type=2, axes=(1, 2), norm="ortho")
     return field.astype(xi.dtype)
+
+
+def interpolate_field(field: np.ndarray, grid: Sequence[int], *, periodic: bool) -> np.ndarray:
+    """Multilinear interpolation of ``field: (C, *old)`` onto ``(C, *grid)``.
+
+    Node grids with both end points (``linspace(0, 1, n)``, Darcy) map end to end;
+    periodic grids (``j / n``) wrap around.
+    """
+    from scipy.ndimage import map_coordinates
+
+    old = field.shape[1:]
+    if len(grid) != len(old):
+        raise ValueError(f"interpolate_field: grid {tuple(grid)} does not match field {old}")
+    if periodic:
+        axes = [np.arange(n) * (m / n) for n, m in zip(grid, old)]
+        mode = "grid-wrap"
+    else:
+        axes = [np.linspace(0.0, m - 1.0, n) for n, m in zip(grid, old)]
+        mode = "nearest"
+    coordinates = np.stack(np.meshgrid(*axes, indexing="ij"))
+    return np.stack(
+        [map_coordinates(channel, coordinates, order=1, mode=mode) for channel in field]
+    ).astype(field.dtype)

@@ -32,6 +32,8 @@ PAGES = {
         "sciml.solvers.gradient_flow.SAV",
     ],
     "api/models/index.html": [
+        "sciml.models.spec.ModelSpec",
+        "sciml.models.fno.build_fno",
         "sciml.models.fno.FNO",
         "sciml.models.deeponet.DeepONet",
         "sciml.models.mgno.MgNO",
@@ -52,7 +54,6 @@ PAGES = {
     ],
     "api/tasks/index.html": [
         "sciml.tasks.Task",
-        "sciml.tasks.ModelSpec",
         "sciml.tasks.register_task",
         "sciml.tasks.operator.judge_operator",
         "sciml.tasks.gradient_flow.judge_gradient_flow",

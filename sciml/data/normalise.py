@@ -7,12 +7,15 @@ standard deviation over the training set; the loss is taken on decoded outputs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
+
+from sciml.fields import interpolate_field
 
 
 class GaussianNormaliser(eqx.Module):
@@ -79,3 +82,19 @@ class NormalisedOperator(eqx.Module):
 
     def __call__(self, a: Float[Array, "C_in ..."]) -> Float[Array, "C_out ..."]:
         return self.output_normaliser.decode(self.operator(self.input_normaliser.encode(a)))
+
+    def on_grid(self, grid: Sequence[int], *, periodic: bool) -> NormalisedOperator:
+        """The operator for fields on another ``grid``: its per-point statistics
+        interpolated multilinearly to it (:func:`sciml.fields.interpolate_field`), as for
+        zero-shot super-resolution; the statistics describe smooth fields."""
+
+        def resample(normaliser: GaussianNormaliser) -> GaussianNormaliser:
+            mean, std = (
+                jnp.asarray(interpolate_field(np.asarray(x), grid, periodic=periodic))
+                for x in (normaliser.mean, normaliser.std)
+            )
+            return GaussianNormaliser(mean, std, normaliser.eps)
+
+        return NormalisedOperator(
+            self.operator, resample(self.input_normaliser), resample(self.output_normaliser)
+        )

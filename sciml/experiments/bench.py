@@ -37,7 +37,7 @@ import numpy as np
 
 from sciml._io import write_atomic, write_json
 from sciml.data.cache import load_or_generate
-from sciml.data.normalise import GaussianNormaliser, NormalisedOperator
+from sciml.data.normalise import NormalisedOperator
 from sciml.experiments.config import Experiment, get_experiment
 from sciml.experiments.record import jsonable
 from sciml.experiments.registry import get_task, model_names, task_names
@@ -308,7 +308,9 @@ def super_resolution(
             cache,
         )
         inputs, outputs = task.arrays(experiment, splits["test"])
-        fine = at_resolution(model, inputs.shape[2:], periodic=task.periodic)
+        fine = model
+        if isinstance(model, NormalisedOperator):
+            fine = model.on_grid(inputs.shape[2:], periodic=task.periodic)
         try:
             errors = evaluate(fine, inputs, outputs, batch_size=batch_size)
         except (ValueError, TypeError):  # a model that takes only its training grid
@@ -320,47 +322,6 @@ def super_resolution(
 def _test_split(generate: Callable[[Any], Any], config: Any) -> dict[str, Any]:
     """``{"test": generate(config)}``, the one split of a super-resolution test set."""
     return {"test": generate(config)}
-
-
-def at_resolution(model, grid: Sequence[int], *, periodic: bool):
-    """``model`` for fields on ``grid``: per-point normalisers are interpolated to it.
-
-    A model without normalisers is returned as it is (a Fourier operator takes any grid).
-    """
-    if not isinstance(model, NormalisedOperator):
-        return model
-
-    def resample(normaliser: GaussianNormaliser) -> GaussianNormaliser:
-        mean = interpolate_field(np.asarray(normaliser.mean), grid, periodic=periodic)
-        std = interpolate_field(np.asarray(normaliser.std), grid, periodic=periodic)
-        return GaussianNormaliser(jnp.asarray(mean), jnp.asarray(std), normaliser.eps)
-
-    return NormalisedOperator(
-        model.operator, resample(model.input_normaliser), resample(model.output_normaliser)
-    )
-
-
-def interpolate_field(field: np.ndarray, grid: Sequence[int], *, periodic: bool) -> np.ndarray:
-    """Multilinear interpolation of ``field: (C, *old)`` onto ``(C, *grid)``.
-
-    Node grids with both end points (``linspace(0, 1, n)``, Darcy) map end to end;
-    periodic grids (``j / n``) wrap around.
-    """
-    from scipy.ndimage import map_coordinates
-
-    old = field.shape[1:]
-    if len(grid) != len(old):
-        raise ValueError(f"interpolate_field: grid {tuple(grid)} does not match field {old}")
-    if periodic:
-        axes = [np.arange(n) * (m / n) for n, m in zip(grid, old)]
-        mode = "grid-wrap"
-    else:
-        axes = [np.linspace(0.0, m - 1.0, n) for n, m in zip(grid, old)]
-        mode = "nearest"
-    coordinates = np.stack(np.meshgrid(*axes, indexing="ij"))
-    return np.stack(
-        [map_coordinates(channel, coordinates, order=1, mode=mode) for channel in field]
-    ).astype(field.dtype)
 
 
 # --------------------------------------------------------------------------- reporting

@@ -16,36 +16,22 @@ on the command line, or the ``sciml.plugins`` entry-point group of an installed 
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import importlib.metadata
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import diffrax
 import jax
-import numpy as np
 
-from sciml.models import (
-    FNO,
-    DeepONet,
-    EStableNet,
-    MgNO,
-    NeuralFlowOperator,
-    NeuralODEOperator,
-    OperatorVectorField,
-    PODBasis,
-    PODDeepONet,
-    RecurrentFNO,
-    SpaceTimeFNO,
-    UNet,
-    fourier_vector_field,
-)
-from sciml.models.mgno import PAPER_SMOOTHING
-from sciml.models.neural_ode import make_adjoint, make_solver
-from sciml.spectral import each_axis
-from sciml.tasks import ModelSpec, _check_free, get_task, register_task, task_names
+from sciml.models.deeponet import build_deeponet, build_pod_deeponet
+from sciml.models.estable import build_estable
+from sciml.models.fno import build_fno, build_fno3d, build_fno_ar
+from sciml.models.mgno import build_mgno
+from sciml.models.neural_ode import build_neural_ode, build_neural_ode_latent
+from sciml.models.spec import ModelSpec
+from sciml.models.unet import build_unet
+from sciml.tasks import _check_free, get_task, register_task, task_names
 
 __all__ = [
     "build_model",
@@ -171,298 +157,18 @@ def load_plugins(modules: Iterable[str] = (), *, entry_points: bool = True) -> l
 
 
 # ------------------------------------------------------------------ the built-in models
+# Each builder sits beside its model; registered here exactly as a user's are.
 
-
-def _modes(modes: int | Sequence[int], dims: int) -> tuple[int, ...]:
-    return tuple(int(m) for m in each_axis(modes, dims))
-
-
-@register_model("fno")
-def fno(
-    spec: ModelSpec,
-    *,
-    key: jax.Array,
-    modes: int | Sequence[int] = 12,
-    width: int = 32,
-    n_layers: int = 4,
-    projection_channels: int = 128,
-    padding: int | Sequence[int] = 0,
-    positional_embedding: bool = True,
-):
-    """The FNO (Li et al., ICLR 2021); on frames, the recurrent FNO-2D of its
-    Navier–Stokes experiments (one frame at a time, fed back)."""
-    model = RecurrentFNO if spec.frames is not None else FNO
-    channels = spec.frames if spec.frames is not None else (spec.in_channels, spec.out_channels)
-    return model(
-        *channels,
-        _modes(modes, len(spec.grid)),
-        width,
-        n_layers,
-        projection_channels=projection_channels,
-        padding=tuple(padding) if isinstance(padding, Sequence) else padding,
-        positional_embedding=positional_embedding,
-        key=key,
-    )
-
-
-@register_model("fno-ar")
-def fno_autoregressive(
-    spec: ModelSpec,
-    *,
-    key: jax.Array,
-    modes: int | Sequence[int] = 16,
-    width: int = 32,
-    n_layers: int = 4,
-    projection_channels: int = 64,
-):
-    """An autoregressive FNO: one step maps ``u(t)`` to ``u(t + Delta)``, applied to its
-    own output for every output frame (the recurrent FNO with the channels as frames)."""
-    stepped = dataclasses.replace(spec, frames=(spec.in_channels, spec.out_channels))
-    options = dict(modes=modes, width=width, n_layers=n_layers)
-    return fno(stepped, key=key, projection_channels=projection_channels, **options)
-
-
-@register_model("fno3d")
-def fno3d(
-    spec: ModelSpec,
-    *,
-    key: jax.Array,
-    modes: int | Sequence[int] = 8,
-    width: int = 20,
-    n_layers: int = 4,
-    time_padding: int = 6,
-    projection_channels: int = 128,
-):
-    """The space-time FNO-3D of the FNO paper's Navier–Stokes experiments (frames only)."""
-    if spec.frames is None:
-        raise ValueError("model 'fno3d' maps input frames to output frames; the task has no frames")
-    return SpaceTimeFNO(
-        *spec.frames,
-        _modes(modes, len(spec.grid) + 1),
-        width,
-        n_layers,
-        time_padding=time_padding,
-        projection_channels=projection_channels,
-        key=key,
-    )
-
-
-@register_model("deeponet")
-def deeponet(
-    spec: ModelSpec,
-    *,
-    key: jax.Array,
-    n_basis: int = 128,
-    branch: str = "mlp",
-    branch_width: int = 128,
-    branch_depth: int = 2,
-    conv_channels: Sequence[int] = (16, 32, 64, 64),
-    trunk_width: int = 128,
-    trunk_depth: int = 3,
-    fourier_features: int = 0,
-):
-    """DeepONet (Lu et al., Nat. Mach. Intell. 2021) on the task's grid."""
-    return DeepONet(
-        spec.in_channels,
-        spec.out_channels,
-        spec.grid,
-        n_basis=n_basis,
-        branch=branch,
-        branch_width=branch_width,
-        branch_depth=branch_depth,
-        conv_channels=conv_channels,
-        trunk_width=trunk_width,
-        trunk_depth=trunk_depth,
-        fourier_features=fourier_features,
-        periodic=spec.periodic,
-        key=key,
-    )
-
-
-@register_model("pod-deeponet")
-def pod_deeponet(
-    spec: ModelSpec,
-    *,
-    key: jax.Array,
-    n_basis: int = 64,
-    branch: str = "mlp",
-    branch_width: int = 128,
-    branch_depth: int = 2,
-    conv_channels: Sequence[int] = (16, 32, 64, 64),
-):
-    """POD-DeepONet (Lu et al., CMAME 2022): the trunk is the POD basis of the training
-    outputs, fitted here from ``spec.targets`` (an empty basis when rebuilt)."""
-    if spec.targets is not None:
-        pod = PODBasis.fit(np.asarray(spec.targets), n_basis)
-    else:
-        pod = PODBasis.empty(n_basis, spec.out_channels, spec.grid)
-    return PODDeepONet(
-        spec.in_channels,
-        pod,
-        branch=branch,
-        branch_width=branch_width,
-        branch_depth=branch_depth,
-        conv_channels=conv_channels,
-        periodic=spec.periodic,
-        key=key,
-    )
-
-
-def _padding(padding: str | None, spec: ModelSpec) -> str:
-    """Circular padding on a periodic domain, zero (Dirichlet) padding elsewhere."""
-    return padding or ("circular" if spec.periodic else "zeros")
-
-
-@register_model("mgno")
-def mgno(
-    spec: ModelSpec,
-    *,
-    key: jax.Array,
-    channels: int = 24,
-    n_layers: int = 4,
-    smoothing: Sequence[Sequence[int]] = PAPER_SMOOTHING,
-    padding: str | None = None,
-):
-    """MgNO (He, Liu, Xu, ICLR 2024); padding follows the domain unless given."""
-    return MgNO(
-        spec.in_channels,
-        spec.out_channels,
-        spec.grid,
-        channels=channels,
-        n_layers=n_layers,
-        smoothing=smoothing,
-        padding=_padding(padding, spec),
-        key=key,
-    )
-
-
-@register_model("unet")
-def unet(
-    spec: ModelSpec,
-    *,
-    key: jax.Array,
-    channels: int = 32,
-    levels: int = 4,
-    padding: str | None = None,
-):
-    """The U-Net baseline; padding follows the domain unless given."""
-    return UNet(
-        spec.in_channels,
-        spec.out_channels,
-        spec.grid,
-        channels=channels,
-        levels=levels,
-        padding=_padding(padding, spec),
-        key=key,
-    )
-
-
-def _gradient_flow_data(name: str, spec: ModelSpec):
-    from sciml.data.gradient_flow import GradientFlowConfig
-
-    if not isinstance(spec.data, GradientFlowConfig):
-        raise ValueError(
-            f"model {name!r} learns a gradient flow; use it on allen-cahn or cahn-hilliard"
-        )
-    return spec.data
-
-
-@register_model("estable")
-def estable(spec: ModelSpec, *, key: jax.Array, blocks_per_frame: int = 2, n_basis: int = 12):
-    """EStableNet (Fan et al., arXiv 2309.10002) for the task's gradient flow: SAV blocks
-    whose modified energy cannot increase, ``blocks_per_frame`` per frame interval."""
-    data = _gradient_flow_data("estable", spec)
-    return EStableNet(
-        data.equation,
-        data.n_frames,
-        blocks_per_frame,
-        length=data.length,
-        ndim=len(spec.grid),
-        eps=data.eps,
-        step=data.frame_interval / blocks_per_frame,
-        mobility=1.0 if data.equation == "allen-cahn" else data.mobility,
-        max_wavenumber=np.pi * data.resolution / data.length,
-        n_basis=n_basis,
-        key=key,
-    )
-
-
-def _ode_options(spec, solver, adjoint, dt0, rtol, atol) -> dict[str, Any]:
-    """The diffrax options of the neural ODEs: a fixed step (``dt0``, default one frame
-    interval) or, with ``rtol``, a PID controller."""
-    interval = getattr(spec.data, "frame_interval", None)
-    if interval is None:
-        raise ValueError("the neural ODE models learn trajectories; use them on burgers-trajectory")
-    controller = (
-        diffrax.ConstantStepSize() if rtol is None else diffrax.PIDController(rtol=rtol, atol=atol)
-    )
-    return {
-        "times": tuple(interval * np.arange(1, spec.out_channels + 1)),
-        "solver": make_solver(solver),
-        "adjoint": make_adjoint(adjoint),
-        "dt0": interval if dt0 is None else dt0,
-        "stepsize_controller": controller,
-    }
-
-
-@register_model("neural-ode")
-def neural_ode(
-    spec: ModelSpec,
-    *,
-    key: jax.Array,
-    width: int = 16,
-    modes: int | Sequence[int] = 16,
-    n_layers: int = 1,
-    projection_channels: int = 32,
-    solver: str = "tsit5",
-    adjoint: str = "recursive-checkpoint",
-    dt0: float | None = None,
-    rtol: float | None = None,
-    atol: float | None = None,
-):
-    """State-space neural ODE ``du/dt = G(u)``, ``G`` an FNO; states at the frame times."""
-    options = _ode_options(spec, solver, adjoint, dt0, rtol, atol)
-    field_key, _ = jax.random.split(key)
-    operator = FNO(
-        spec.in_channels,
-        spec.in_channels,
-        _modes(modes, len(spec.grid)),
-        width,
-        n_layers,
-        projection_channels=projection_channels,
-        key=field_key,
-    )
-    return NeuralODEOperator(OperatorVectorField(operator), **options)
-
-
-@register_model("neural-ode-latent")
-def neural_ode_latent(
-    spec: ModelSpec,
-    *,
-    key: jax.Array,
-    width: int = 16,
-    modes: int | Sequence[int] = 16,
-    projection_channels: int = 32,
-    solver: str = "tsit5",
-    adjoint: str = "recursive-checkpoint",
-    dt0: float | None = None,
-    rtol: float | None = None,
-    atol: float | None = None,
-):
-    """The continuous-depth neural operator of Chen, He and Tai (2025): lift, the flow of
-    one Fourier layer in physical time, project at the frame times."""
-    options = _ode_options(spec, solver, adjoint, dt0, rtol, atol)
-    field_key, key = jax.random.split(key)
-    field = fourier_vector_field(width, _modes(modes, len(spec.grid)), key=field_key)
-    return NeuralFlowOperator(
-        spec.in_channels,
-        1,
-        field,
-        projection_channels=projection_channels,
-        key=key,
-        **options,
-    )
-
+register_model("fno")(build_fno)
+register_model("fno-ar")(build_fno_ar)
+register_model("fno3d")(build_fno3d)
+register_model("deeponet")(build_deeponet)
+register_model("pod-deeponet")(build_pod_deeponet)
+register_model("mgno")(build_mgno)
+register_model("unet")(build_unet)
+register_model("estable")(build_estable)
+register_model("neural-ode")(build_neural_ode)
+register_model("neural-ode-latent")(build_neural_ode_latent)
 
 # The built-in tasks register themselves in sciml.tasks; importing them here makes every
 # built-in part known once the registry is.

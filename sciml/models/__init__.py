@@ -23,5 +23,6 @@ from sciml.models.neural_ode import NeuralODEOperator as NeuralODEOperator
 from sciml.models.neural_ode import OperatorVectorField as OperatorVectorField
 from sciml.models.neural_ode import fourier_vector_field as fourier_vector_field
 from sciml.models.neural_ode import multigrid_vector_field as multigrid_vector_field
+from sciml.models.spec import ModelSpec as ModelSpec
 from sciml.models.unet import UNet as UNet
 from sciml.models.unet import unet_param_count as unet_param_count

@@ -44,6 +44,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciml.models.conv import Conv
+from sciml.models.spec import ModelSpec
 
 __all__ = [
     "BRANCHES",
@@ -53,6 +54,8 @@ __all__ = [
     "PODBasis",
     "PODDeepONet",
     "StackedBranch",
+    "build_deeponet",
+    "build_pod_deeponet",
     "deeponet_param_count",
     "grid_points",
 ]
@@ -646,3 +649,65 @@ def deeponet_param_count(
         raise ValueError(f"unknown branch {branch!r}; expected one of {', '.join(BRANCHES)}")
     trunk_count = _mlp_params(len(grid) * (1 + 2 * fourier_features), q, trunk_width, trunk_depth)
     return branch_count + trunk_count + out_channels
+
+
+# ------------------------------------------------------- built from a ModelSpec
+
+
+def build_deeponet(
+    spec: ModelSpec,
+    *,
+    key: jax.Array,
+    n_basis: int = 128,
+    branch: str = "mlp",
+    branch_width: int = 128,
+    branch_depth: int = 2,
+    conv_channels: Sequence[int] = (16, 32, 64, 64),
+    trunk_width: int = 128,
+    trunk_depth: int = 3,
+    fourier_features: int = 0,
+):
+    """DeepONet (Lu et al., Nat. Mach. Intell. 2021) on the task's grid."""
+    return DeepONet(
+        spec.in_channels,
+        spec.out_channels,
+        spec.grid,
+        n_basis=n_basis,
+        branch=branch,
+        branch_width=branch_width,
+        branch_depth=branch_depth,
+        conv_channels=conv_channels,
+        trunk_width=trunk_width,
+        trunk_depth=trunk_depth,
+        fourier_features=fourier_features,
+        periodic=spec.periodic,
+        key=key,
+    )
+
+
+def build_pod_deeponet(
+    spec: ModelSpec,
+    *,
+    key: jax.Array,
+    n_basis: int = 64,
+    branch: str = "mlp",
+    branch_width: int = 128,
+    branch_depth: int = 2,
+    conv_channels: Sequence[int] = (16, 32, 64, 64),
+):
+    """POD-DeepONet (Lu et al., CMAME 2022): the trunk is the POD basis of the training
+    outputs, fitted here from ``spec.targets`` (an empty basis when rebuilt)."""
+    if spec.targets is not None:
+        pod = PODBasis.fit(np.asarray(spec.targets), n_basis)
+    else:
+        pod = PODBasis.empty(n_basis, spec.out_channels, spec.grid)
+    return PODDeepONet(
+        spec.in_channels,
+        pod,
+        branch=branch,
+        branch_width=branch_width,
+        branch_depth=branch_depth,
+        conv_channels=conv_channels,
+        periodic=spec.periodic,
+        key=key,
+    )

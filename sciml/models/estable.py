@@ -59,9 +59,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from sciml.models.spec import ModelSpec
 from sciml.spectral import each_axis
 
-__all__ = ["EStableNet", "LearnedBulkEnergy"]
+__all__ = ["EStableNet", "LearnedBulkEnergy", "build_estable"]
 
 EQUATIONS = ("allen-cahn", "cahn-hilliard")
 ENERGIES = ("double-well", "learned")
@@ -355,3 +356,34 @@ class EStableNet(eqx.Module):
             energies.append(block_energies if not energies else block_energies[1:])
             phi = states[-1][None]
         return jnp.concatenate(frames), jnp.concatenate(energies)
+
+
+# ------------------------------------------------------- built from a ModelSpec
+
+
+def _gradient_flow_data(spec: ModelSpec):
+    """The gradient flow's physics in ``spec.data`` (a gradient-flow data config)."""
+    if getattr(spec.data, "equation", None) not in EQUATIONS:
+        raise ValueError(
+            "model 'estable' learns a gradient flow; use it on allen-cahn or cahn-hilliard"
+        )
+    return spec.data
+
+
+def build_estable(spec: ModelSpec, *, key: jax.Array, blocks_per_frame: int = 2, n_basis: int = 12):
+    """EStableNet (Fan et al., arXiv 2309.10002) for the task's gradient flow: SAV blocks
+    whose modified energy cannot increase, ``blocks_per_frame`` per frame interval."""
+    data = _gradient_flow_data(spec)
+    return EStableNet(
+        data.equation,
+        data.n_frames,
+        blocks_per_frame,
+        length=data.length,
+        ndim=len(spec.grid),
+        eps=data.eps,
+        step=data.frame_interval / blocks_per_frame,
+        mobility=1.0 if data.equation == "allen-cahn" else data.mobility,
+        max_wavenumber=np.pi * data.resolution / data.length,
+        n_basis=n_basis,
+        key=key,
+    )

@@ -20,6 +20,7 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import string
 from collections.abc import Callable, Sequence
@@ -29,6 +30,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float, PRNGKeyArray
 
+from sciml.models.spec import ModelSpec, modes_per_axis
+
 __all__ = [
     "FNO",
     "FourierLayer",
@@ -36,6 +39,9 @@ __all__ = [
     "RecurrentFNO",
     "SpaceTimeFNO",
     "SpectralConv",
+    "build_fno",
+    "build_fno3d",
+    "build_fno_ar",
     "check_modes",
     "count_parameters",
     "fno_param_count",
@@ -617,4 +623,80 @@ def fno_param_count(
         + n_layers * (spectral + skip)
         + (width + 1) * projection_channels
         + (projection_channels + 1) * out_channels
+    )
+
+
+# ------------------------------------------------------- built from a ModelSpec
+
+
+def build_fno(
+    spec: ModelSpec,
+    *,
+    key: jax.Array,
+    modes: int | Sequence[int] = 12,
+    width: int = 32,
+    n_layers: int = 4,
+    projection_channels: int = 128,
+    padding: int | Sequence[int] = 0,
+    positional_embedding: bool = True,
+):
+    """The FNO (Li et al., ICLR 2021); on frames, the recurrent FNO-2D of its
+    Navier–Stokes experiments (one frame at a time, fed back)."""
+    model = RecurrentFNO if spec.frames is not None else FNO
+    channels = spec.frames if spec.frames is not None else (spec.in_channels, spec.out_channels)
+    return model(
+        *channels,
+        modes_per_axis(modes, len(spec.grid)),
+        width,
+        n_layers,
+        projection_channels=projection_channels,
+        padding=tuple(padding) if isinstance(padding, Sequence) else padding,
+        positional_embedding=positional_embedding,
+        key=key,
+    )
+
+
+def build_fno_ar(
+    spec: ModelSpec,
+    *,
+    key: jax.Array,
+    modes: int | Sequence[int] = 16,
+    width: int = 32,
+    n_layers: int = 4,
+    projection_channels: int = 64,
+):
+    """An autoregressive FNO: one step maps ``u(t)`` to ``u(t + Delta)``, applied to its
+    own output for every output frame (the recurrent FNO with the channels as frames)."""
+    stepped = dataclasses.replace(spec, frames=(spec.in_channels, spec.out_channels))
+    return build_fno(
+        stepped,
+        key=key,
+        modes=modes,
+        width=width,
+        n_layers=n_layers,
+        projection_channels=projection_channels,
+    )
+
+
+def build_fno3d(
+    spec: ModelSpec,
+    *,
+    key: jax.Array,
+    modes: int | Sequence[int] = 8,
+    width: int = 20,
+    n_layers: int = 4,
+    time_padding: int = 6,
+    projection_channels: int = 128,
+):
+    """The space-time FNO-3D of the FNO paper's Navier–Stokes experiments (frames only)."""
+    if spec.frames is None:
+        raise ValueError("model 'fno3d' maps input frames to output frames; the task has no frames")
+    return SpaceTimeFNO(
+        *spec.frames,
+        modes_per_axis(modes, len(spec.grid) + 1),
+        width,
+        n_layers,
+        time_padding=time_padding,
+        projection_channels=projection_channels,
+        key=key,
     )

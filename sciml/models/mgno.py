@@ -49,8 +49,17 @@ from sciml.models.conv import (
     check_sample_shape,
     coarse_shape,
 )
+from sciml.models.spec import ModelSpec, domain_padding
 
-__all__ = ["PAPER_SMOOTHING", "MgNO", "MgNOLayer", "VCycle", "mgno_param_count", "level_shapes"]
+__all__ = [
+    "MgNO",
+    "MgNOLayer",
+    "PAPER_SMOOTHING",
+    "VCycle",
+    "build_mgno",
+    "level_shapes",
+    "mgno_param_count",
+]
 
 #: The smoothing of the paper's Darcy model: one pre-smoothing step on each of five
 #: levels and two on the sixth, no post-smoothing.
@@ -386,3 +395,28 @@ def mgno_param_count(
         return cycle + c_f * c + c
 
     return layer(in_channels) + (n_layers - 1) * layer(c) + c * out_channels
+
+
+# ------------------------------------------------------- built from a ModelSpec
+
+
+def build_mgno(
+    spec: ModelSpec,
+    *,
+    key: jax.Array,
+    channels: int = 24,
+    n_layers: int = 4,
+    smoothing: Sequence[Sequence[int]] = PAPER_SMOOTHING,
+    padding: str | None = None,
+):
+    """MgNO (He, Liu, Xu, ICLR 2024); padding follows the domain unless given."""
+    return MgNO(
+        spec.in_channels,
+        spec.out_channels,
+        spec.grid,
+        channels=channels,
+        n_layers=n_layers,
+        smoothing=smoothing,
+        padding=domain_padding(padding, spec),
+        key=key,
+    )

@@ -59,7 +59,7 @@ References:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import cast
+from typing import Any, cast
 
 import diffrax
 import equinox as eqx
@@ -69,17 +69,20 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from sciml.models.conv import check_sample_shape
-from sciml.models.fno import FourierLayer, PointwiseLinear, check_modes, grid_coordinates
+from sciml.models.fno import FNO, FourierLayer, PointwiseLinear, check_modes, grid_coordinates
 from sciml.models.mgno import PAPER_SMOOTHING, MgNOLayer, level_shapes
+from sciml.models.spec import ModelSpec, modes_per_axis
 
 __all__ = [
     "ADJOINTS",
-    "SOLVERS",
     "LayerVectorField",
     "NeuralFlowOperator",
     "NeuralODE",
     "NeuralODEOperator",
     "OperatorVectorField",
+    "SOLVERS",
+    "build_neural_ode",
+    "build_neural_ode_latent",
     "fourier_vector_field",
     "make_adjoint",
     "make_solver",
@@ -661,3 +664,81 @@ def _check_output_times(caller: str, times) -> tuple[float, ...]:
             f"{values.tolist()}"
         )
     return tuple(float(t) for t in values)
+
+
+# ------------------------------------------------------- built from a ModelSpec
+
+
+def _ode_options(spec, solver, adjoint, dt0, rtol, atol) -> dict[str, Any]:
+    """The diffrax options of the neural ODEs: a fixed step (``dt0``, default one frame
+    interval) or, with ``rtol``, a PID controller."""
+    interval = getattr(spec.data, "frame_interval", None)
+    if interval is None:
+        raise ValueError("the neural ODE models learn trajectories; use them on burgers-trajectory")
+    controller = (
+        diffrax.ConstantStepSize() if rtol is None else diffrax.PIDController(rtol=rtol, atol=atol)
+    )
+    return {
+        "times": tuple(interval * np.arange(1, spec.out_channels + 1)),
+        "solver": make_solver(solver),
+        "adjoint": make_adjoint(adjoint),
+        "dt0": interval if dt0 is None else dt0,
+        "stepsize_controller": controller,
+    }
+
+
+def build_neural_ode(
+    spec: ModelSpec,
+    *,
+    key: jax.Array,
+    width: int = 16,
+    modes: int | Sequence[int] = 16,
+    n_layers: int = 1,
+    projection_channels: int = 32,
+    solver: str = "tsit5",
+    adjoint: str = "recursive-checkpoint",
+    dt0: float | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+):
+    """State-space neural ODE ``du/dt = G(u)``, ``G`` an FNO; states at the frame times."""
+    options = _ode_options(spec, solver, adjoint, dt0, rtol, atol)
+    field_key, _ = jax.random.split(key)
+    operator = FNO(
+        spec.in_channels,
+        spec.in_channels,
+        modes_per_axis(modes, len(spec.grid)),
+        width,
+        n_layers,
+        projection_channels=projection_channels,
+        key=field_key,
+    )
+    return NeuralODEOperator(OperatorVectorField(operator), **options)
+
+
+def build_neural_ode_latent(
+    spec: ModelSpec,
+    *,
+    key: jax.Array,
+    width: int = 16,
+    modes: int | Sequence[int] = 16,
+    projection_channels: int = 32,
+    solver: str = "tsit5",
+    adjoint: str = "recursive-checkpoint",
+    dt0: float | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+):
+    """The continuous-depth neural operator of Chen, He and Tai (2025): lift, the flow of
+    one Fourier layer in physical time, project at the frame times."""
+    options = _ode_options(spec, solver, adjoint, dt0, rtol, atol)
+    field_key, key = jax.random.split(key)
+    field = fourier_vector_field(width, modes_per_axis(modes, len(spec.grid)), key=field_key)
+    return NeuralFlowOperator(
+        spec.in_channels,
+        1,
+        field,
+        projection_channels=projection_channels,
+        key=key,
+        **options,
+    )

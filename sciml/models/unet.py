@@ -42,8 +42,9 @@ from sciml.models.conv import (
     check_sample_shape,
     coarse_shape,
 )
+from sciml.models.spec import ModelSpec, domain_padding
 
-__all__ = ["UNet", "unet_param_count"]
+__all__ = ["UNet", "build_unet", "unet_param_count"]
 
 
 class DoubleConv(eqx.Module):
@@ -203,3 +204,26 @@ def unet_param_count(
     count += sum(2**dims * widths[i + 1] * widths[i] for i in range(levels - 1))
     count += sum(double(2 * widths[i], widths[i]) for i in range(levels - 1))
     return count + (widths[0] + 1) * out_channels
+
+
+# ------------------------------------------------------- built from a ModelSpec
+
+
+def build_unet(
+    spec: ModelSpec,
+    *,
+    key: jax.Array,
+    channels: int = 32,
+    levels: int = 4,
+    padding: str | None = None,
+):
+    """The U-Net baseline; padding follows the domain unless given."""
+    return UNet(
+        spec.in_channels,
+        spec.out_channels,
+        spec.grid,
+        channels=channels,
+        levels=levels,
+        padding=domain_padding(padding, spec),
+        key=key,
+    )

@@ -24,44 +24,10 @@ from typing import Any
 import numpy as np
 
 from sciml.data.dataset import OperatorDataset
+from sciml.models.spec import ModelSpec as ModelSpec
 
 Splits = Mapping[str, OperatorDataset]
 Rows = list[tuple[str, str]]
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelSpec:
-    """What a model builder is told of the data it maps.
-
-    Attributes:
-        in_channels, out_channels: channels of one input and one output sample.
-        grid: the grid of one sample, ``(H, W)`` or ``(n,)``.
-        periodic: whether the domain is periodic (grids ``j / n``; circular padding).
-        frames: ``(n_in, n_out)`` when the channels are consecutive time frames
-            (a recurrent model steps through them), else ``None``.
-        data: the task's data config (its physics: lengths, times, equations).
-        targets: the training outputs as the model sees them, for parts fitted to data
-            (a POD basis); ``None`` when a model is rebuilt from its record, where
-            those parts are placeholders that the checkpoint fills.
-    """
-
-    in_channels: int
-    out_channels: int
-    grid: tuple[int, ...]
-    periodic: bool
-    frames: tuple[int, int] | None = None
-    data: Any = None
-    targets: np.ndarray | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The shapes, for the run record (the data config and targets are kept apart)."""
-        return {
-            "in_channels": self.in_channels,
-            "out_channels": self.out_channels,
-            "grid": list(self.grid),
-            "periodic": self.periodic,
-            "frames": None if self.frames is None else list(self.frames),
-        }
 
 
 def operator_arrays(experiment, split: OperatorDataset) -> tuple[np.ndarray, np.ndarray]:

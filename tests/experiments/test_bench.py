@@ -11,7 +11,6 @@ from sciml.data.darcy import DarcyConfig, generate_darcy, generate_darcy_test
 from sciml.experiments import bench, get_experiment
 from sciml.experiments.bench import (
     PeerComparison,
-    interpolate_field,
     load_failures,
     load_record,
     report_markdown,
@@ -20,6 +19,7 @@ from sciml.experiments.bench import (
     suite_runs,
 )
 from sciml.experiments.run import train
+from sciml.fields import interpolate_field
 from sciml.tasks import get_task
 from sciml.tasks.published import PUBLISHED, nearest_cell, published_cells
 

@@ -1,0 +1,63 @@
+"""What a model builder is told of the data its model maps, and helpers for builders.
+
+Every registered model (``sciml.register_model``) is built by ``build(spec, *, key,
+**config)``; the built-in models' builders sit beside the models in this package.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from sciml.spectral import each_axis
+
+__all__ = ["ModelSpec", "domain_padding", "modes_per_axis"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """What a model builder is told of the data it maps.
+
+    Attributes:
+        in_channels, out_channels: channels of one input and one output sample.
+        grid: the grid of one sample, ``(H, W)`` or ``(n,)``.
+        periodic: whether the domain is periodic (grids ``j / n``; circular padding).
+        frames: ``(n_in, n_out)`` when the channels are consecutive time frames
+            (a recurrent model steps through them), else ``None``.
+        data: the task's data config (its physics: lengths, times, equations).
+        targets: the training outputs as the model sees them, for parts fitted to data
+            (a POD basis); ``None`` when a model is rebuilt from its record, where
+            those parts are placeholders that the checkpoint fills.
+    """
+
+    in_channels: int
+    out_channels: int
+    grid: tuple[int, ...]
+    periodic: bool
+    frames: tuple[int, int] | None = None
+    data: Any = None
+    targets: np.ndarray | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The shapes, for the run record (the data config and targets are kept apart)."""
+        return {
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "grid": list(self.grid),
+            "periodic": self.periodic,
+            "frames": None if self.frames is None else list(self.frames),
+        }
+
+
+def modes_per_axis(modes: int | Sequence[int], dims: int) -> tuple[int, ...]:
+    """``modes`` for each of ``dims`` axes: one number for all, or one per axis."""
+    return tuple(int(m) for m in each_axis(modes, dims))
+
+
+def domain_padding(padding: str | None, spec: ModelSpec) -> str:
+    """``padding`` if given, else circular on a periodic domain and zero (Dirichlet)
+    padding elsewhere."""
+    return padding or ("circular" if spec.periodic else "zeros")
