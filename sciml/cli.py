@@ -91,6 +91,13 @@ def _add_invert_parser(commands) -> None:
     invert.add_argument("task", help="one of: darcy, burgers, navier-stokes")
     invert.add_argument("--forward", default="solver", help="one of: solver, surrogate")
     invert.add_argument("--preset", default="quick", help="one of: quick")
+    invert.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one field of the inverse problem, e.g. noise=0.05 (repeatable)",
+    )
     invert.add_argument("--out", type=Path, help="output folder (default: runs/invert-TASK-...)")
     invert.add_argument(
         "--surrogate",
@@ -189,6 +196,7 @@ def _invert(args) -> int:
         surrogate_dir=args.surrogate,
         cache=args.cache,
         progress=not args.no_progress,
+        overrides=args.set,
     )
     print(results_table(record), end="")
     print(f"wrote {out}/: results.json, results.md, fields.png, history.png")

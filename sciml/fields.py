@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from sciml.spectral import _check_size, _per_axis_lengths, wavenumber_grid
+from sciml.spectral import check_size, per_axis_lengths, wavenumber_grid
 
 __all__ = [
     "interpolate_field",
@@ -48,7 +48,7 @@ def _check_grid_shape(shape: Sequence[int]) -> tuple[int, ...]:
             f"shape must have 1, 2 or 3 axes (d = 1, 2, 3), got {shape} with {len(shape)} axes"
         )
     for n in shape:
-        _check_size(f"every grid size in shape {shape}", n)
+        check_size(f"every grid size in shape {shape}", n)
     return tuple(operator.index(n) for n in shape)
 
 
@@ -85,7 +85,7 @@ def _periodic_fourier_std(
     d = len(shape)
     if sigma is None:
         sigma = tau ** (0.5 * (2 * alpha - d))
-    lengths = _per_axis_lengths(length, d)
+    lengths = per_axis_lengths(length, d)
     volume = 1.0
     for axis_length in lengths:
         volume = volume * axis_length
@@ -140,7 +140,7 @@ def periodic_grf_spectrum(
     """
     shape = _check_grid_shape(shape)
     _check_parameters(tau, sigma, length)
-    length = _per_axis_lengths(length, len(shape))
+    length = per_axis_lengths(length, len(shape))
     _check_dtype(dtype)
     std = _periodic_fourier_std(shape, alpha, tau, sigma, length, mean_zero, False, dtype)
     return std**2
@@ -203,10 +203,10 @@ def periodic_grf(
         Equations", ICLR 2021. Lord, Powell and Shardlow, "An Introduction to
         Computational Stochastic PDEs", Cambridge University Press (2014), ch. 7.
     """
-    num = _check_size("num", num)
+    num = check_size("num", num)
     shape = _check_grid_shape(shape)
     _check_parameters(tau, sigma, length)
-    length = _per_axis_lengths(length, len(shape))
+    length = per_axis_lengths(length, len(shape))
     _check_dtype(dtype)
     white = jax.random.normal(key, (num, *shape), dtype=dtype)
     return _color_periodic(white, alpha, tau, sigma, length, mean_zero)
@@ -260,7 +260,7 @@ def neumann_grf_spectrum(
     Returns:
         ``(s, s)`` array of variances, indexed by ``(k1, k2)``.
     """
-    s = _check_size("s", s)
+    s = check_size("s", s)
     _check_parameters(tau, sigma)
     _check_dtype(dtype)
     return _neumann_kl_std(s, alpha, tau, sigma, dtype) ** 2
@@ -309,8 +309,8 @@ def neumann_grf(
         Li et al., "Fourier Neural Operator for Parametric Partial Differential
         Equations", ICLR 2021 (Darcy flow data, generator ``GRF.m``).
     """
-    num = _check_size("num", num)
-    s = _check_size("s", s)
+    num = check_size("num", num)
+    s = check_size("s", s)
     _check_parameters(tau, sigma)
     _check_dtype(dtype)
     xi = jax.random.normal(key, (num, s, s), dtype=dtype)

@@ -22,7 +22,10 @@ from jaxtyping import Array, ArrayLike, Bool, Float
 
 __all__ = [
     "STENCILS",
+    "check_size",
     "dealias_mask",
+    "each_axis",
+    "per_axis_lengths",
     "rwavenumbers",
     "spectral_derivative",
     "squared_wavenumbers",
@@ -34,7 +37,7 @@ STENCILS = ("spectral", "central")
 """The discretisations of ``-Laplacian`` that :func:`squared_wavenumbers` gives the symbol of."""
 
 
-def _check_size(name: str, n: int) -> int:
+def check_size(name: str, n: int) -> int:
     """``n`` as an int, or a ValueError naming ``name``, unless it is an integer >= 1."""
     try:
         n = operator.index(n)
@@ -50,7 +53,7 @@ def _check_shape(shape: Sequence[int]) -> tuple[int, ...]:
     if len(shape) == 0:
         raise ValueError("shape must have at least one axis, got ()")
     for n in shape:
-        _check_size(f"every size in shape {shape}", n)
+        check_size(f"every size in shape {shape}", n)
     return tuple(operator.index(n) for n in shape)
 
 
@@ -64,7 +67,7 @@ def each_axis(value: Any, ndim: int) -> tuple:
     return tuple(value)
 
 
-def _per_axis_lengths(length: float | Sequence[float], ndim: int) -> tuple:
+def per_axis_lengths(length: float | Sequence[float], ndim: int) -> tuple:
     """``length`` as one value per axis; a scalar is shared by all axes."""
     lengths = each_axis(length, ndim)
     if len(lengths) != ndim or any(jnp.ndim(value) != 0 for value in lengths):
@@ -100,7 +103,7 @@ def wavenumbers(n: int, length: float = 1.0, dtype=jnp.float32) -> Float[Array, 
     Returns:
         ``(n,)`` array of angular wavenumbers.
     """
-    n = _check_size("n", n)
+    n = check_size("n", n)
     k = np.fft.fftfreq(n, 1.0 / n)  # exact integers
     return (2 * jnp.pi / length) * jnp.asarray(k, dtype=dtype)
 
@@ -118,7 +121,7 @@ def rwavenumbers(n: int, length: float = 1.0, dtype=jnp.float32) -> Float[Array,
     Returns:
         ``(n // 2 + 1,)`` array of angular wavenumbers.
     """
-    n = _check_size("n", n)
+    n = check_size("n", n)
     k = np.fft.rfftfreq(n, 1.0 / n)
     return (2 * jnp.pi / length) * jnp.asarray(k, dtype=dtype)
 
@@ -147,7 +150,7 @@ def wavenumber_grid(
         ``(*shape[:-1], shape[-1] // 2 + 1)`` when ``real``).
     """
     shape = _check_shape(shape)
-    lengths = _per_axis_lengths(length, len(shape))
+    lengths = per_axis_lengths(length, len(shape))
     return tuple(
         (2 * jnp.pi / axis_length) * jnp.asarray(k, dtype=dtype)
         for k, axis_length in zip(_integer_wavenumbers(shape, real), lengths)
@@ -185,7 +188,7 @@ def squared_wavenumbers(
     if stencil not in STENCILS:
         raise ValueError(f"stencil must be one of {', '.join(STENCILS)}, got {stencil!r}")
     shape = _check_shape(shape)
-    lengths = _per_axis_lengths(length, len(shape))
+    lengths = per_axis_lengths(length, len(shape))
     total = jnp.zeros((), dtype)
     for n, axis_length, kappa in zip(shape, lengths, wavenumber_grid(shape, lengths, real, dtype)):
         if stencil == "central":
@@ -268,7 +271,7 @@ def spectral_derivative(
             f"order {order!r} has {len(orders)} axes but u has shape {u.shape} "
             f"({u.ndim} axes); pass one order per axis and vmap over batches"
         )
-    lengths = _per_axis_lengths(length, u.ndim)
+    lengths = per_axis_lengths(length, u.ndim)
     # The integer-wavenumber part of the multiplier is static (numpy); only the scale
     # prod_i (2 pi / L_i)^{m_i} may depend on traced lengths.
     multiplier = np.ones((1,) * u.ndim)

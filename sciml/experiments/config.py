@@ -30,7 +30,7 @@ from sciml._io import parse_toml_value, read_toml, toml_text
 from sciml.experiments.registry import get_task, model_config
 from sciml.train import TrainConfig
 
-_CONFIGS = Path(__file__).parent / "configs"
+CONFIGS = Path(__file__).parent / "configs"
 _TOP_LEVEL = ("task", "preset", "notes", "normalise", "frames")
 _SECTIONS = ("data", "model", "train")
 FramePair = tuple[int, int]  # checked to be a pair by Experiment.__post_init__
@@ -126,9 +126,12 @@ def typed_config(cls: type, values: Mapping[str, Any], section: str):
     values = {k: v for k, v in values.items() if not (k == "kind" and v == cls.__name__)}
     fields = {f.name: f for f in dataclasses.fields(cls)}
     _check_keys(section, values, tuple(fields))
+
+    def is_tuple(field: dataclasses.Field) -> bool:
+        return isinstance(field.default, tuple) or str(field.type).startswith("tuple")
+
     converted = {
-        k: tuple(v) if isinstance(v, list) and isinstance(fields[k].default, tuple) else v
-        for k, v in values.items()
+        k: tuple(v) if isinstance(v, list) and is_tuple(fields[k]) else v for k, v in values.items()
     }
     return cls(**converted)
 
@@ -145,7 +148,7 @@ def _check_keys(section: str, values: Mapping[str, Any], valid: Sequence[str]) -
 
 def presets(task: str) -> dict[str, Any]:
     """The preset tables of ``task``: the shipped TOML file, then the task's own."""
-    path = _CONFIGS / f"{task}.toml"
+    path = CONFIGS / f"{task}.toml"
     tables = read_toml(path) if path.is_file() else {}
     return {**tables, **get_task(task).presets}
 

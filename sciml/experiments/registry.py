@@ -31,7 +31,7 @@ from sciml.models.mgno import build_mgno
 from sciml.models.neural_ode import build_neural_ode, build_neural_ode_latent
 from sciml.models.spec import ModelSpec
 from sciml.models.unet import build_unet
-from sciml.tasks import _check_free, get_task, register_task, task_names
+from sciml.tasks import check_name_free, get_task, register_task, task_names
 
 __all__ = [
     "build_model",
@@ -63,7 +63,7 @@ def register_model(name: str) -> Callable[[Builder], Builder]:
                 f"the builder of model {name!r} must be build(spec, *, key, **config); "
                 f"{builder.__qualname__} takes {list(parameters)}"
             )
-        _check_free(_MODELS, "model", name, builder)
+        check_name_free(_MODELS, "model", name, builder)
         _MODELS[name] = builder
         return builder
 

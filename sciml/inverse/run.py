@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sciml._io import write_atomic, write_json
-from sciml.experiments.config import get_experiment
+from sciml._io import read_toml, write_atomic, write_json
+from sciml.experiments.config import CONFIGS, get_experiment, parse_override, typed_config
 from sciml.experiments.record import environment, jsonable, markdown_table
 from sciml.experiments.run import cached_run, load_run
 from sciml.inverse.burgers import BurgersSolver
@@ -41,7 +41,6 @@ from sciml.plots import save_png, subplots
 
 TASKS = ("darcy", "burgers", "navier-stokes")
 FORWARDS = ("solver", "surrogate")
-PRESETS = ("quick",)
 
 
 # ------------------------------------------------------------------------------ presets
@@ -49,21 +48,16 @@ PRESETS = ("quick",)
 
 @dataclasses.dataclass(frozen=True)
 class DarcyInversion:
-    """The Darcy inverse problem of the quick preset.
+    """The Darcy permeability from noisy pressure sensors (``invert.toml``, ``darcy``)."""
 
-    The truth is a coefficient of the Darcy task drawn on ``fine_resolution`` nodes and
-    solved there; the inversion runs on every ``subsample``-th node (43 x 43, the grid
-    of the ``sciml train darcy --preset quick`` FNO, which is the default surrogate).
-    """
-
-    fine_resolution: int = 85
-    subsample: int = 2
-    sensors_per_axis: int = 16
-    noise: float = 0.01
-    modes: int = 16
-    width: float = 0.05
-    steps: int = 300
-    seed: int = 1
+    fine_resolution: int
+    subsample: int
+    sensors_per_axis: int
+    noise: float
+    modes: int
+    width: float
+    steps: int
+    seed: int
 
     @property
     def resolution(self) -> int:
@@ -72,48 +66,60 @@ class DarcyInversion:
 
 @dataclasses.dataclass(frozen=True)
 class BurgersInversion:
-    """Burgers: one inversion at ``nu``/``noise``, and the sweep over both.
+    """The Burgers initial condition at ``nu`` / ``noise``, and the sweep over both."""
 
-    ``T = 0.25`` rather than the data set's 1: mode ``k`` of the solution is damped by
-    about ``exp(-nu (2 pi k)^2 T)``, so at ``T = 1`` and ``nu >= 0.05`` only the first
-    mode of ``u0`` reaches the data and every recovery error is the energy outside it
-    (0.2755 at every noise level from 0.1 % to 5 %, measured on this truth); at
-    ``T = 0.25`` a few modes survive and the error's growth with ``nu`` shows.
-    """
-
-    fine_resolution: int = 512
-    resolution: int = 256
-    sensors: int = 64
-    nu: float = 0.1
-    noise: float = 0.01
-    t_final: float = 0.25
-    dt: float = 1 / 1000
-    nus: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2)
-    noises: tuple[float, ...] = (0.001, 0.01, 0.05)
-    steps: int = 300
-    seed: int = 2
+    fine_resolution: int
+    resolution: int
+    sensors: int
+    nu: float
+    noise: float
+    t_final: float
+    dt: float
+    nus: tuple[float, ...]
+    noises: tuple[float, ...]
+    steps: int
+    seed: int
 
 
 @dataclasses.dataclass(frozen=True)
 class NavierStokesInversion:
-    """Navier–Stokes: ``nu = 1e-3``, ``w(., T)`` observed on 7 x 7 points.
+    """The Navier–Stokes initial vorticity from ``w(., T)`` at a few points."""
 
-    The truth is solved on ``fine_resolution``; the inversion runs on ``resolution``
-    (every other point), with the step ``dt`` (fourth-order ETDRK4; the 32 x 32 solve
-    differs from the subsampled 64 x 64 one by about 2e-4 relative at T = 10).
+    fine_resolution: int
+    resolution: int
+    sensors_per_axis: int
+    nu: float
+    t_final: int
+    dt: float
+    noise: float
+    steps: int
+    seed: int
+    surrogate_samples: int
+    surrogate_epochs: int
+
+
+INVERSIONS: dict[str, tuple[type, Callable[..., tuple[dict, dict]]]] = {}
+
+
+def inversion_config(task: str, preset: str = "quick", overrides: Sequence[str] = ()):
+    """The typed config of ``task``'s inverse problem: the preset's table of
+    ``sciml/experiments/configs/invert.toml`` with ``KEY=VALUE`` overrides.
+
+    Raises:
+        ValueError: an unknown task, preset or key (naming the known ones), a bad value.
     """
-
-    fine_resolution: int = 64
-    resolution: int = 32
-    sensors_per_axis: int = 7
-    nu: float = 1e-3
-    t_final: int = 10
-    dt: float = 1 / 16
-    noise: float = 0.01
-    steps: int = 300
-    seed: int = 3
-    surrogate_samples: int = 1000
-    surrogate_epochs: int = 25
+    if task not in INVERSIONS:
+        raise ValueError(f"unknown inverse task {task!r}; expected one of {', '.join(TASKS)}")
+    tables = read_toml(CONFIGS / "invert.toml")[task]
+    if preset not in tables:
+        raise ValueError(f"unknown inverse preset {preset!r}; expected one of {', '.join(tables)}")
+    table = dict(tables[preset])
+    for text in overrides:
+        keys, value = parse_override(text)
+        if len(keys) != 1:
+            raise ValueError(f"--set expects KEY=VALUE for an inverse problem, got {text!r}")
+        table[keys[0]] = value
+    return typed_config(INVERSIONS[task][0], table, "")
 
 
 def noisy(clean: np.ndarray, level: float, rng: np.random.Generator) -> tuple[np.ndarray, float]:
@@ -377,6 +383,15 @@ def invert_navier_stokes(
     return record, {"truth": w0_true, "estimate": estimate, "sensors": sensors}
 
 
+INVERSIONS.update(
+    {
+        "darcy": (DarcyInversion, invert_darcy),
+        "burgers": (BurgersInversion, invert_burgers),
+        "navier-stokes": (NavierStokesInversion, invert_navier_stokes),
+    }
+)
+
+
 def _recovery_record(recovery) -> dict[str, Any]:
     return {
         "iterations": recovery.iterations,
@@ -485,14 +500,15 @@ def run_inversion(
     surrogate_dir=None,
     cache=None,
     progress: bool = True,
+    overrides: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Run one inverse problem and write its record and figures into ``out``."""
-    if task not in TASKS:
-        raise ValueError(f"unknown inverse task {task!r}; expected one of {', '.join(TASKS)}")
+    """Run one inverse problem and write its record and figures into ``out``.
+
+    ``overrides`` are ``KEY=VALUE`` changes of the preset's config (``noise=0.05``).
+    """
     if forward not in FORWARDS:
         raise ValueError(f"unknown forward model {forward!r}; expected one of solver, surrogate")
-    if preset not in PRESETS:
-        raise ValueError(f"unknown inverse preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    config = inversion_config(task, preset, overrides)
     if surrogate_dir is not None and forward != "surrogate":
         raise ValueError("--surrogate DIR is for --forward surrogate; got --forward solver")
     if surrogate_dir is not None and not (Path(surrogate_dir) / "results.json").is_file():
@@ -500,12 +516,7 @@ def run_inversion(
             f"a surrogate must be a 'sciml train' run folder with results.json; "
             f"{surrogate_dir} has none"
         )
-    configs: dict[str, tuple[Any, Callable[..., tuple[dict, dict]]]] = {
-        "darcy": (DarcyInversion(), invert_darcy),
-        "burgers": (BurgersInversion(), invert_burgers),
-        "navier-stokes": (NavierStokesInversion(), invert_navier_stokes),
-    }
-    config, invert = configs[task]
+    invert = INVERSIONS[task][1]
     started = time.perf_counter()
     record, fields = invert(
         config, forward, surrogate_dir=surrogate_dir, cache=cache, progress=progress

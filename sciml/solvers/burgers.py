@@ -55,7 +55,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Complex, Float
 
 from sciml.solvers import stepping
-from sciml.solvers.etdrk import ETDRK4Coefficients, _check_contour_points, etdrk4_step
+from sciml.solvers.etdrk import ETDRK4Coefficients, check_contour_points, etdrk4_step
 from sciml.solvers.etdrk import etdrk4_coefficients as etdrk4_coefficients
 from sciml.spectral import dealias_mask, rwavenumbers, squared_wavenumbers
 
@@ -215,7 +215,7 @@ class BurgersETDRK4(eqx.Module):
         self.n = int(n)
         self.dt = _check_static_positive("dt", name, dt)
         self.length = _check_static_positive("length", name, length)
-        contour_points = _check_contour_points(name, contour_points)
+        contour_points = check_contour_points(name, contour_points)
         self.nu = jnp.asarray(nu, dtype)
         (
             self.exp_step,
@@ -373,7 +373,7 @@ def solve_burgers(
     dt = _check_static_positive("dt", name, dt)
     t_final = _check_static_positive("t_final", name, t_final, allow_zero=True)
     length = _check_static_positive("length", name, length)
-    contour_points = _check_contour_points(name, contour_points)
+    contour_points = check_contour_points(name, contour_points)
     n_steps = _step_count(name, "t_final", t_final, dt)
     save_steps = None
     if save_at is not None:

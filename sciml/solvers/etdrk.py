@@ -61,7 +61,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Inexact
 
-__all__ = ["ETDRK4Coefficients", "etdrk4_coefficients", "etdrk4_step"]
+__all__ = ["ETDRK4Coefficients", "check_contour_points", "etdrk4_coefficients", "etdrk4_step"]
 
 
 class ETDRK4Coefficients(NamedTuple):
@@ -82,7 +82,8 @@ class ETDRK4Coefficients(NamedTuple):
         return ETDRK4Coefficients(*(c.astype(dtype) for c in self))
 
 
-def _check_contour_points(caller: str, contour_points) -> int:
+def check_contour_points(caller: str, contour_points) -> int:
+    """``contour_points`` checked to be an integer >= 8, or a ValueError naming ``caller``."""
     if not isinstance(contour_points, numbers.Integral) or contour_points < 8:
         raise ValueError(
             f"{caller} expects contour_points to be an integer >= 8, got {contour_points!r}"
@@ -121,7 +122,7 @@ def etdrk4_coefficients(
         Cox and Matthews, J. Comput. Phys. 176 (2002) 430-455; Kassam and Trefethen,
         SIAM J. Sci. Comput. 26 (2005) 1214-1233.
     """
-    contour_points = _check_contour_points("etdrk4_coefficients", contour_points)
+    contour_points = check_contour_points("etdrk4_coefficients", contour_points)
     linear = jnp.asarray(linear)
     if not jnp.issubdtype(linear.dtype, jnp.floating):
         raise ValueError(

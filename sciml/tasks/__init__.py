@@ -106,7 +106,7 @@ def register_task(name: str) -> Callable[[Callable[[], Task]], Callable[[], Task
     """
 
     def decorator(factory: Callable[[], Task]) -> Callable[[], Task]:
-        _check_free(_TASKS, "task", name, factory)
+        check_name_free(_TASKS, "task", name, factory)
         _TASKS[name] = factory
         _BUILT.pop(name, None)
         return factory
@@ -114,7 +114,7 @@ def register_task(name: str) -> Callable[[Callable[[], Task]], Callable[[], Task
     return decorator
 
 
-def _check_free(registry: Mapping[str, Callable], kind: str, name: str, factory: Callable):
+def check_name_free(registry: Mapping[str, Callable], kind: str, name: str, factory: Callable):
     """Refuse a second, different factory under a taken name (a module imported again
     registers the same function anew, which is allowed)."""
     known = registry.get(name)
