@@ -204,7 +204,8 @@ def _invert(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; every expected failure is one line ``sciml: error: ...``, exit 2."""
+    """Run the command; every expected failure is one line ``sciml: error: ...``: exit 2
+    for bad input and files that cannot be read or written, 1 for a diverged training."""
     args = _parser().parse_args(argv)
     try:
         if args.command != "invert":
@@ -215,9 +216,20 @@ def main(argv: list[str] | None = None) -> int:
             print(_experiment(args).to_toml(), end="")
             return 0
         return {"train": _train, "bench": _bench, "invert": _invert}[args.command](args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"sciml: error: {error}", file=sys.stderr)
+    except (ValueError, OSError) as error:  # bad input, and files that cannot be written
+        print(f"sciml: error: {_one_line(error)}", file=sys.stderr)
         return 2
+    except FloatingPointError as error:  # training diverged (NonFiniteLossError)
+        print(f"sciml: error: {_one_line(error)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(error: BaseException) -> str:
+    """The error's message on one line, with its kind where the message alone is bare."""
+    message = " ".join(str(error).split())
+    if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
+        return f"{type(error).__name__}: {message}"
+    return message
 
 
 if __name__ == "__main__":

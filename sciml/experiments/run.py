@@ -9,6 +9,7 @@ any of them. It writes into the run folder ``config.toml`` (the resolved experim
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -28,12 +29,13 @@ from sciml.data.dataset import cache_dir, config_hash
 from sciml.data.normalise import GaussianNormaliser, NormalisedOperator
 from sciml.distributed import is_primary
 from sciml.experiments.config import Experiment, load_experiment
-from sciml.experiments.record import Rows, environment, seconds, write_record
+from sciml.experiments.lock import check_shared_folder, run_lock
+from sciml.experiments.record import Rows, environment, jsonable, seconds, write_record
 from sciml.experiments.registry import build_model, get_task
 from sciml.models import count_parameters
 from sciml.tasks import ModelSpec
 from sciml.tasks.published import nearest_cell
-from sciml.train import fit, latest_epoch, load_model
+from sciml.train import fit, latest_epoch, load_metadata, load_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +128,14 @@ def train(
         The record written to ``results.json``, the trained model and the test split.
     """
     out = Path(out)
+    check_shared_folder(out)
+    with run_lock(out) if is_primary() else contextlib.nullcontext():
+        return _train(experiment, out, cache, progress, resume)
+
+
+def _check_resumable(experiment: Experiment, out: Path, resume: bool) -> None:
+    """Refuse, before any data are made, a folder that holds another run or none to
+    resume, a resume of another experiment, and one asking for fewer epochs than done."""
     checkpoint = out / "checkpoint"
     held = latest_epoch(checkpoint)
     if resume and held is None:
@@ -135,6 +145,42 @@ def train(
             f"{out} already holds a run (checkpoint of epoch {held}); resume it, or choose "
             "another output folder"
         )
+    if not resume or held is None:
+        return
+    # compared as JSON stores them (tuples read back as lists)
+    wanted = json.loads(json.dumps(jsonable(experiment.to_dict())))
+    stored, wanted = _flat(load_metadata(checkpoint)), _flat(wanted)
+    differs = sorted(
+        key
+        for key in set(stored) | set(wanted)
+        if key != "train.epochs" and stored.get(key) != wanted.get(key)
+    )
+    if differs:
+        raise ValueError(
+            f"cannot resume {out} with another experiment: {', '.join(differs)} differ from "
+            "the run's (only train.epochs may change)"
+        )
+    if experiment.train.epochs < held:
+        raise ValueError(
+            f"cannot resume {out} for {experiment.train.epochs} epochs: it has trained "
+            f"{held} already"
+        )
+
+
+def _flat(table: dict, prefix: str = "") -> dict:
+    """``{"train": {"epochs": 2}}`` -> ``{"train.epochs": 2}``."""
+    flat: dict = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+def _train(experiment: Experiment, out: Path, cache, progress: bool, resume: bool) -> TrainedRun:
+    _check_resumable(experiment, out, resume)
+    checkpoint = out / "checkpoint"
     task = get_task(experiment.task)
     out.mkdir(parents=True, exist_ok=True)
     if is_primary():

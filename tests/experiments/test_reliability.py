@@ -1,0 +1,112 @@
+"""One run per folder, resumes checked before any work, and every expected failure of
+the command line as one line."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from sciml.cli import main
+from sciml.experiments import get_experiment, train
+from sciml.experiments.lock import LOCK_NAME, check_shared_folder, run_lock
+
+
+def test_a_folder_in_use_is_refused_and_freed_when_its_run_ends(tmp_path, cache, tiny):
+    experiment = get_experiment("darcy", "fno", "quick", tiny("darcy", "fno"))
+    out = tmp_path / "run"
+    with run_lock(out):
+        with pytest.raises(ValueError, match=f"in use by process {os.getpid()}"):
+            train(experiment, out, cache=cache, progress=False)
+    assert train(experiment, out, cache=cache, progress=False).record["epochs"] == 2
+
+
+def test_the_lock_of_a_killed_process_does_not_block(tmp_path):
+    holder = textwrap.dedent(
+        f"""
+        import sys, time
+        from sciml.experiments.lock import run_lock
+        with run_lock({str(tmp_path)!r}):
+            print("locked", flush=True)
+            time.sleep(60)
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "locked"
+        with (
+            pytest.raises(ValueError, match=f"in use by process {process.pid}"),
+            run_lock(tmp_path),
+        ):
+            pass
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    with run_lock(tmp_path):  # the dead holder's lock is gone with it
+        assert (tmp_path / LOCK_NAME).read_text().startswith(f"process {os.getpid()}")
+
+
+def test_a_resume_is_checked_against_the_run_before_any_data_are_made(tmp_path, cache, tiny):
+    out = tmp_path / "run"
+    train(get_experiment("darcy", "fno", "quick", tiny("darcy", "fno")), out, cache=cache)
+    other_cache = tmp_path / "empty-cache"
+    wider = get_experiment("darcy", "fno", "quick", [*tiny("darcy", "fno"), "model.width=8"])
+    with pytest.raises(ValueError, match="model.width differ from the run's"):
+        train(wider, out, cache=other_cache, resume=True)
+    shorter = get_experiment("darcy", "fno", "quick", [*tiny("darcy", "fno"), "train.epochs=1"])
+    with pytest.raises(ValueError, match="for 1 epochs: it has trained 2 already"):
+        train(shorter, out, cache=other_cache, resume=True)
+    burgers = get_experiment("burgers", "fno", "quick", tiny("burgers", "fno"))
+    with pytest.raises(ValueError, match="task differ"):
+        train(burgers, out, cache=other_cache, resume=True)
+    assert not other_cache.exists()  # nothing was generated
+
+
+def test_a_stale_record_without_a_checkpoint_is_not_overwritten(tmp_path, cache, tiny):
+    (tmp_path / "results.json").write_text("{}")
+    experiment = get_experiment("darcy", "fno", "quick", tiny("darcy", "fno"))
+    with pytest.raises(ValueError, match="already holds a run"):
+        train(experiment, tmp_path, cache=cache)
+    assert (tmp_path / "results.json").read_text() == "{}"
+
+
+def test_every_process_must_see_the_run_folder(tmp_path):
+    seen = []
+
+    def broadcast(value):
+        seen.append(value)
+        return 12345  # process 0's token
+
+    with pytest.raises(ValueError, match="needs --out and the cache on a file system"):
+        check_shared_folder(tmp_path, timeout=0.3, broadcast=broadcast, primary=False)
+    (tmp_path / ".sciml-run-token").write_text("12345")
+    check_shared_folder(tmp_path, timeout=0.3, broadcast=broadcast, primary=False)
+    assert seen == [0, 0]  # the other processes send nothing of their own
+    check_shared_folder(tmp_path, timeout=0.3, broadcast=lambda v: v, primary=True)
+
+
+def _sets(overrides):
+    return [argument for override in overrides for argument in ("--set", override)]
+
+
+@pytest.mark.parametrize("where", ["a file", "below a file"])
+def test_an_output_folder_that_cannot_be_made_is_one_line(tmp_path, where, tiny, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    out = blocker if where == "a file" else blocker / "run"
+    argv = ["train", "darcy", "--out", str(out), "--no-progress", *_sets(tiny("darcy", "fno"))]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("sciml: error: ") and error.count("\n") == 1
+    assert ("FileExistsError" in error) or ("NotADirectoryError" in error)
+
+
+def test_a_diverged_training_is_one_line(tmp_path, cache, tiny, capsys):
+    sets = _sets([*tiny("darcy", "fno"), "train.learning_rate=1e30"])
+    argv = ["train", "darcy", "--out", str(tmp_path / "run"), "--cache", str(cache), *sets]
+    assert main([*argv, "--no-progress"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("sciml: error: ") and error.count("\n") == 1
+    assert "not finite" in error
