@@ -440,10 +440,27 @@ def report_markdown(
                 f"| {_fmt(reached, '.0f', 'not reached') + (' s' if reached else '')} |"
             )
         lines.append("")
+        lines += _task_measures(task, [r for r in records if r["task"] == task])
     lines += _super_resolution_section(records)
     lines += _published_section(records)
     lines += _peer_section(peers)
     return "\n".join(lines)
+
+
+def _task_measures(task: str, records: list[dict[str, Any]]) -> list[str]:
+    """The task's own measures (its summary rows beyond the test error), a row per run:
+    energies for gradient flows, errors past the horizon for trajectories."""
+    rows = [
+        [(name, value) for name, value in get_task(task).summary(r) if "test relative" not in name]
+        for r in records
+    ]
+    if not any(rows):
+        return []
+    names = [name for name, _ in rows[0]]
+    lines = [f"| model | {' | '.join(names)} |", "| --- |" + " --- |" * len(names)]
+    for r, values in zip(records, rows):
+        lines.append(f"| {r['model']} | {' | '.join(value for _, value in values)} |")
+    return lines + [""]
 
 
 def _machine(record: dict[str, Any]) -> str:

@@ -200,6 +200,9 @@ def test_gradient_flows_and_trajectories_join_the_suite(tmp_path, monkeypatch, t
     assert "relative_l2_frames_T_to_2T" in records[1]
     report = (out / "results.md").read_text()
     assert "## allen-cahn" in report and "## burgers-trajectory" in report
+    # each family's own measures sit beside the common columns
+    assert "| model | persistence baseline L2 | relative L2 past the horizon |" in report
+    assert "| relative L2, frames T to t = 0.4 |" in report
     assert (out / "allen-cahn.png").read_bytes()[:4] == b"\x89PNG"
 
 
