@@ -37,7 +37,9 @@ class BurgersSolver(eqx.Module):
     inside every call, so a sweep over viscosities reuses one compiled solve (and one
     compiled optimiser step around it), and the solver is differentiable with respect to
     ``nu`` (e.g. ``eqx.filter_grad`` of a loss of the solver). ``t_final`` and ``dt`` fix
-    the step count and stay static.
+    the step count and stay static. A traced ``nu`` that is not finite and > 0 makes the
+    compiled solve raise a runtime error naming ``nu`` (checked by
+    :func:`sciml.solvers.solve_burgers`), never a silent NaN.
 
     Attributes:
         nu: viscosity > 0, a scalar array of at least the default float precision.

@@ -95,14 +95,25 @@ def _check_static_positive(name: str, caller: str, value, *, allow_zero: bool = 
     return value
 
 
-def _check_nu(caller: str, nu) -> None:
+def _check_nu(caller: str, nu):
+    """``nu`` checked to be a finite scalar > 0.
+
+    A concrete ``nu`` that is not raises a ValueError here. A traced ``nu`` (under
+    ``jit``, ``vmap`` or ``grad``) has no value yet, so it is returned wrapped in
+    :func:`equinox.error_if`: the compiled program raises a runtime error naming ``nu``
+    instead of returning NaN, and the check passes gradients through unchanged and
+    leaves ``nu`` traced (a sweep still compiles once). The returned ``nu`` must be the
+    one used, or the check is dropped as dead code.
+    """
     if np.ndim(nu) != 0:
         raise ValueError(f"{caller} expects a scalar viscosity nu, got shape {np.shape(nu)}")
     if _is_traced(nu):
-        return
+        bad = ~(jnp.isfinite(nu) & (nu > 0))
+        return eqx.error_if(nu, bad, f"{caller} expects a finite viscosity nu > 0")
     value = float(np.asarray(nu))
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{caller} expects a finite viscosity nu > 0, got {value!r}")
+    return nu
 
 
 def _step_count(caller: str, name: str, time: float, dt: float) -> int:
@@ -211,7 +222,7 @@ class BurgersETDRK4(eqx.Module):
             raise ValueError(f"{name} expects an integer number of grid points n >= 4, got {n!r}")
         if not jnp.issubdtype(dtype, jnp.floating):
             raise ValueError(f"{name} expects a real floating dtype, got {dtype!r}")
-        _check_nu(name, nu)
+        nu = _check_nu(name, nu)
         self.n = int(n)
         self.dt = _check_static_positive("dt", name, dt)
         self.length = _check_static_positive("length", name, length)
@@ -361,7 +372,10 @@ def solve_burgers(
     Raises:
         ValueError: ``u0`` is not one real 1-D sample of >= 4 finite values, ``nu`` is
             not a positive scalar, ``dt``/``t_final``/``length`` are not positive
-            Python numbers, or a time is not a whole number of steps.
+            Python numbers, or a time is not a whole number of steps. A traced ``nu``
+            is checked by the compiled program instead (:func:`equinox.error_if`): a
+            ``nu`` that is not finite and > 0 makes the call raise a runtime error naming
+            ``nu`` rather than return NaN.
 
     References:
         Cox and Matthews, J. Comput. Phys. 176 (2002); Kassam and Trefethen, SIAM J.
@@ -369,7 +383,7 @@ def solve_burgers(
     """
     name = "solve_burgers"
     u0 = _check_initial_condition(name, u0)
-    _check_nu(name, nu)
+    nu = _check_nu(name, nu)
     dt = _check_static_positive("dt", name, dt)
     t_final = _check_static_positive("t_final", name, t_final, allow_zero=True)
     length = _check_static_positive("length", name, length)
@@ -460,7 +474,7 @@ def cole_hopf_solution(
     """
     name = "cole_hopf_solution"
     u0 = _check_initial_condition(name, u0)
-    _check_nu(name, nu)
+    nu = _check_nu(name, nu)
     length = _check_static_positive("length", name, length)
     if np.ndim(t) != 0:
         raise ValueError(f"{name} expects a scalar time t, got shape {np.shape(t)}")

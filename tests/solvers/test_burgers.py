@@ -209,3 +209,43 @@ def test_bad_inputs_raise():
         stepper(jnp.zeros(16, jnp.float64))
     with pytest.raises(ValueError, match=r"shape \(16,\)"):
         stepper(jnp.zeros(8, jnp.float32))
+
+
+# A traced viscosity has no value when the program is built; the compiled program itself
+# must refuse a bad one (it used to return NaN, or a blown-up solution, without a word).
+# Under jax.jit the error comes back as JAX's wrapper of the runtime error (a
+# RuntimeError or, depending on the dispatch path, a ValueError) with our message in it.
+BAD_VISCOSITIES = [-0.1, 0.0, float("nan"), float("inf")]
+RUNTIME_ERRORS = (RuntimeError, ValueError)
+
+
+@pytest.mark.parametrize("nu", BAD_VISCOSITIES)
+def test_traced_bad_viscosity_raises_under_jit(nu):
+    u0 = jnp.asarray(exact(grid(16), 0.0))
+    solve = jax.jit(lambda nu: solve_burgers(u0, nu=nu, t_final=0.1, dt=0.01))
+    assert np.all(np.isfinite(solve(NU)))  # the same compiled program accepts a good nu
+    with pytest.raises(RUNTIME_ERRORS, match="solve_burgers expects a finite viscosity nu > 0"):
+        jax.block_until_ready(solve(nu))
+
+
+def test_traced_bad_viscosity_raises_under_vmap_and_grad():
+    u0 = jnp.asarray(exact(grid(16), 0.0))
+    solve = lambda nu: solve_burgers(u0, nu=nu, t_final=0.1, dt=0.01)
+    message = "solve_burgers expects a finite viscosity nu > 0"
+    with pytest.raises(RUNTIME_ERRORS, match=message):
+        jax.block_until_ready(jax.jit(jax.vmap(solve))(jnp.asarray([NU, -0.1])))
+    loss = jax.jit(jax.grad(lambda nu: jnp.sum(jnp.cos(2 * np.pi * grid(16)) * solve(nu))))
+    assert np.isfinite(loss(NU)) and loss(NU) != 0
+    with pytest.raises(RUNTIME_ERRORS, match=message):
+        jax.block_until_ready(loss(-0.1))
+
+
+def test_stepper_and_exact_solution_refuse_a_traced_bad_viscosity():
+    u0 = jnp.asarray(exact(grid(16), 0.0))
+    rollout = jax.jit(lambda nu: BurgersETDRK4(16, nu=nu, dt=0.01, dtype=u0.dtype).rollout(u0, 3))
+    with pytest.raises(RUNTIME_ERRORS, match="BurgersETDRK4 expects a finite viscosity nu > 0"):
+        jax.block_until_ready(rollout(-0.1))
+    exact_solution = jax.jit(lambda nu: cole_hopf_solution(u0, 0.1, nu=nu))
+    message = "cole_hopf_solution expects a finite viscosity nu > 0"
+    with pytest.raises(RUNTIME_ERRORS, match=message):
+        jax.block_until_ready(exact_solution(-0.1))
