@@ -30,10 +30,22 @@ The PDEBench files are plain (row-major) HDF5 and are read in the order stored:
 
 Every reader returns channel-first float32 fields ``(N, C, *grid)``; ``n`` limits
 the number of samples and, for HDF5 files, only those samples are read from disk.
+
+What is read
+------------
+Only values stored in the given file are read: an HDF5 soft or external link, a
+virtual dataset or a dataset with external raw storage is refused with a
+`ValueError` naming the file and the dataset, since it would hand back values from
+another file. No array bigger than ``max_bytes`` (default
+`sciml.data.hdf5.DEFAULT_MAX_BYTES`, 8 GiB, which admits every published file) is
+read: the size is the one the file declares, checked before anything is allocated.
+For HDF5 files it is the selection read (``n`` samples, subsampled); a MATLAB v5
+variable is read whole by scipy, so its whole declared size counts.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -42,7 +54,9 @@ import h5py
 import numpy as np
 import scipy.io
 
+from sciml.data import hdf5
 from sciml.data.dataset import OperatorDataset
+from sciml.data.hdf5 import DEFAULT_MAX_BYTES
 
 __all__ = [
     "read_fno_burgers",
@@ -55,6 +69,21 @@ __all__ = [
 
 _MAT_EXPECTED = "expected a MATLAB v5 or v7.3 (HDF5) .mat file"
 _MAT73_HEADER = b"MATLAB 7.3 MAT-file"
+
+#: Bytes per element of the numeric MATLAB classes that scipy's ``whosmat`` names.
+_V5_ITEMSIZE = {
+    "double": 8,
+    "single": 4,
+    "int8": 1,
+    "uint8": 1,
+    "int16": 2,
+    "uint16": 2,
+    "int32": 4,
+    "uint32": 4,
+    "int64": 8,
+    "uint64": 8,
+    "logical": 1,
+}
 
 
 # --------------------------------------------------------------------------- files
@@ -72,10 +101,12 @@ def _existing_file(path: str | os.PathLike) -> Path:
 class _MatFile:
     """A MATLAB v5 or v7.3 file, read variable by variable in MATLAB axis order."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, max_bytes: int):
         self.path = path
+        self.max_bytes = max_bytes
         self._hdf5: h5py.File | None = None
         self._v5_shapes: dict[str, tuple[int, ...]] = {}
+        self._v5_classes: dict[str, str] = {}
         if h5py.is_hdf5(path):
             self._open_v73()
         else:
@@ -90,8 +121,11 @@ class _MatFile:
             ) from error
         with open(self.path, "rb") as raw:
             header = raw.read(len(_MAT73_HEADER))
+        # Only hard-linked members are looked at: following a link opens another file.
         written_by_matlab = header == _MAT73_HEADER or any(
-            "MATLAB_class" in item.attrs for item in file.values()
+            isinstance(file.get(name, getlink=True), h5py.HardLink)
+            and "MATLAB_class" in file[name].attrs
+            for name in file
         )
         if not written_by_matlab:
             file.close()
@@ -115,6 +149,7 @@ class _MatFile:
         except NotImplementedError as error:  # scipy's answer to v7.3 it cannot read
             raise ValueError(f"{self.path}: {_MAT_EXPECTED}: {error}") from error
         self._v5_shapes = {name: tuple(shape) for name, shape, _ in listing}
+        self._v5_classes = {name: matlab_class for name, _, matlab_class in listing}
 
     def __enter__(self) -> _MatFile:
         return self
@@ -141,8 +176,8 @@ class _MatFile:
             )
         if self._hdf5 is None:
             return self._v5_shapes[name]
-        item = self._hdf5[name]
-        if not isinstance(item, h5py.Dataset) or item.dtype.kind not in "fiu":
+        item = hdf5.plain_dataset(self._hdf5, name, self.path)
+        if item.dtype.kind not in "fiu":
             raise ValueError(
                 f"{self.path}: variable {name!r} is not a real numeric array "
                 f"(got {item!r}); expected a MATLAB double or single array"
@@ -156,8 +191,16 @@ class _MatFile:
         if self._hdf5 is not None:
             # HDF5 sees the axes reversed: select with the reversed index, then
             # transpose back, so only the selected samples leave the disk.
-            array = self._hdf5[name][tuple(reversed(index))].transpose()
+            dataset = hdf5.plain_dataset(self._hdf5, name, self.path)
+            array = hdf5.read(
+                dataset,
+                tuple(reversed(index)),
+                path=self.path,
+                name=name,
+                max_bytes=self.max_bytes,
+            ).transpose()
         else:
+            self._check_v5_size(name)
             array = scipy.io.loadmat(self.path, variable_names=[name])[name]
             if array.dtype.kind not in "fiu":
                 raise ValueError(
@@ -167,9 +210,21 @@ class _MatFile:
             array = array[index]
         return _finite(np.ascontiguousarray(array, dtype=np.float32), name, self.path)
 
+    def _check_v5_size(self, name: str):
+        """scipy reads a v5 variable whole: refuse it, before loading, when its
+        declared size is above ``max_bytes`` or its class is not numeric."""
+        matlab_class = self._v5_classes[name]
+        if matlab_class not in _V5_ITEMSIZE:
+            raise ValueError(
+                f"{self.path}: variable {name!r} is not a real numeric array "
+                f"(MATLAB class {matlab_class}); expected a MATLAB double or single array"
+            )
+        n_bytes = math.prod(self._v5_shapes[name]) * _V5_ITEMSIZE[matlab_class]
+        hdf5.check_read_size(self.path, name, n_bytes, self.max_bytes)
 
-def _open_mat(path: str | os.PathLike) -> _MatFile:
-    return _MatFile(_existing_file(path))
+
+def _open_mat(path: str | os.PathLike, max_bytes: int) -> _MatFile:
+    return _MatFile(_existing_file(path), _positive_int(max_bytes, "max_bytes"))
 
 
 def _open_hdf5(path: str | os.PathLike, expected: str) -> h5py.File:
@@ -183,13 +238,14 @@ def _open_hdf5(path: str | os.PathLike, expected: str) -> h5py.File:
 
 
 def _hdf5_dataset(file: h5py.File, name: str, rank: int, layout: str) -> h5py.Dataset:
-    """Dataset ``name`` of ``file``, checked to be numeric with the given rank."""
-    if name not in file or not isinstance(file[name], h5py.Dataset):
+    """Dataset ``name`` of ``file``, stored in the file itself (no link, virtual or
+    external storage), checked to be numeric with the given rank."""
+    dataset = hdf5.plain_dataset(file, name, file.filename)
+    if dataset is None:
         raise ValueError(
             f"{file.filename} has no dataset {name!r} (expected {name} {layout}); "
             f"it holds {sorted(file)}"
         )
-    dataset = file[name]
     if dataset.dtype.kind not in "fiu":
         raise ValueError(
             f"{file.filename}: dataset {name!r} has dtype {dataset.dtype}, expected real numbers"
@@ -265,7 +321,11 @@ _NUMBER = r"(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
 
 
 def read_fno_burgers(
-    path: str | os.PathLike, *, subsample: int = 1, n: int | None = None
+    path: str | os.PathLike,
+    *,
+    subsample: int = 1,
+    n: int | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> OperatorDataset:
     """The 1-D Burgers data of Li et al. (2021), ``burgers_data_R10.mat``.
 
@@ -277,6 +337,8 @@ def read_fno_burgers(
         path: the ``.mat`` file, MATLAB v5 or v7.3.
         subsample: keep every ``subsample``-th node; it must divide X.
         n: read only the first ``n`` samples (all when None).
+        max_bytes: refuse, before reading, any array bigger than this many bytes
+            as stored (default 8 GiB); raise it to read a larger file.
 
     Returns:
         inputs ``a: (n, 1, s)`` and outputs ``u: (n, 1, s)`` in float32 with
@@ -287,7 +349,7 @@ def read_fno_burgers(
         Li et al., "Fourier Neural Operator for Parametric Partial Differential
         Equations", ICLR 2021, §5.1.
     """
-    with _open_mat(path) as mat:
+    with _open_mat(path, max_bytes) as mat:
         shape = _mat_shape(mat, "a", "(N, X)")
         _same_shape(mat.path, "a", shape, "u", _mat_shape(mat, "u", "(N, X)"))
         n_total, size = shape
@@ -312,7 +374,11 @@ def read_fno_burgers(
 
 
 def read_fno_darcy(
-    path: str | os.PathLike, *, subsample: int = 1, n: int | None = None
+    path: str | os.PathLike,
+    *,
+    subsample: int = 1,
+    n: int | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> OperatorDataset:
     """The 2-D Darcy data of Li et al. (2021), ``piececonst_r421_N1024_smooth{1,2}.mat``.
 
@@ -328,6 +394,8 @@ def read_fno_darcy(
         path: the ``.mat`` file, MATLAB v5 or v7.3.
         subsample: keep every ``subsample``-th node; it must divide 421 - 1 = 420.
         n: read only the first ``n`` samples (all when None).
+        max_bytes: refuse, before reading, any array bigger than this many bytes
+            as stored (default 8 GiB); raise it to read a larger file.
 
     Returns:
         inputs ``a: (n, 1, s, s)`` and outputs ``u: (n, 1, s, s)`` in float32 with
@@ -338,7 +406,7 @@ def read_fno_darcy(
         Li et al., "Fourier Neural Operator for Parametric Partial Differential
         Equations", ICLR 2021, §5.2.
     """
-    with _open_mat(path) as mat:
+    with _open_mat(path, max_bytes) as mat:
         shape = _mat_shape(mat, "coeff", "(N, s, s)")
         _same_shape(mat.path, "coeff", shape, "sol", _mat_shape(mat, "sol", "(N, s, s)"))
         size = _square_grid(shape, "coeff", mat.path)
@@ -364,7 +432,9 @@ def read_fno_darcy(
     return OperatorDataset(a[:, None], u[:, None], coords, config)
 
 
-def read_fno_navier_stokes(path: str | os.PathLike, *, n: int | None = None) -> OperatorDataset:
+def read_fno_navier_stokes(
+    path: str | os.PathLike, *, n: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> OperatorDataset:
     """The 2-D Navier–Stokes data of Li et al. (2021), ``NavierStokes_V1e-3_N5000_T50.mat``.
 
     The file holds ``a`` (initial vorticity, MATLAB size ``(N, 64, 64)``), ``u``
@@ -378,6 +448,8 @@ def read_fno_navier_stokes(path: str | os.PathLike, *, n: int | None = None) -> 
         path: the ``.mat`` file, MATLAB v5 or v7.3.
         n: read only the first ``n`` trajectories (all when None); from a v7.3 file
             only those are read from disk.
+        max_bytes: refuse, before reading, any array bigger than this many bytes
+            as stored (default 8 GiB); raise it to read a larger file.
 
     Returns:
         inputs ``w0: (n, 1, s, s)`` and outputs ``w: (n, T, s, s)`` in float32;
@@ -389,7 +461,7 @@ def read_fno_navier_stokes(path: str | os.PathLike, *, n: int | None = None) -> 
         Li et al., "Fourier Neural Operator for Parametric Partial Differential
         Equations", ICLR 2021, §5.3.
     """
-    with _open_mat(path) as mat:
+    with _open_mat(path, max_bytes) as mat:
         shape = _mat_shape(mat, "a", "(N, s, s)")
         size = _square_grid(shape, "a", mat.path)
         u_shape = mat.shape("u")
@@ -432,18 +504,29 @@ def read_fno_navier_stokes(path: str | os.PathLike, *, n: int | None = None) -> 
 # ------------------------------------------------------------------ PDEBench files
 
 
-def _coordinate(file: h5py.File, name: str, length: int, axis: str) -> np.ndarray:
-    values = _hdf5_dataset(file, name, 1, f"({axis},)")[()]
-    if values.shape != (length,):
+def _read(file: h5py.File, dataset: h5py.Dataset, index: tuple, max_bytes: int) -> np.ndarray:
+    """``dataset[index]`` (slices), refused before reading if above ``max_bytes``."""
+    name = dataset.name.lstrip("/")
+    return hdf5.read(dataset, index, path=file.filename, name=name, max_bytes=max_bytes)
+
+
+def _coordinate(file: h5py.File, name: str, length: int, axis: str, max_bytes: int) -> np.ndarray:
+    dataset = _hdf5_dataset(file, name, 1, f"({axis},)")
+    if dataset.shape != (length,):
         raise ValueError(
             f"{file.filename}: {name!r} should hold the {length} nodes of the data's "
-            f"{axis} axis, got shape {values.shape}"
+            f"{axis} axis, got shape {dataset.shape}"
         )
+    values = _read(file, dataset, (), max_bytes)
     return _finite(np.asarray(values, dtype=np.float64), name, file.filename)
 
 
 def read_pdebench_burgers(
-    path: str | os.PathLike, *, n: int | None = None, target: str = "final"
+    path: str | os.PathLike,
+    *,
+    n: int | None = None,
+    target: str = "final",
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> OperatorDataset:
     """A 1-D Burgers file of PDEBench (Takamoto et al. 2022), ``1D_Burgers_Sols_Nu*.hdf5``.
 
@@ -456,6 +539,8 @@ def read_pdebench_burgers(
     Args:
         path: the PDEBench HDF5 file.
         n: read only the first ``n`` trajectories (all when None).
+        max_bytes: refuse, before reading, any array bigger than this many bytes
+            as stored (default 8 GiB); raise it to read a larger file.
         target: ``"final"``: outputs are the last frame, ``(n, 1, X)``;
             ``"trajectory"``: outputs are frames 1 .. T-1 as channels,
             ``(n, T - 1, X)``.
@@ -471,6 +556,7 @@ def read_pdebench_burgers(
     """
     if target not in ("final", "trajectory"):
         raise ValueError(f"expected target 'final' or 'trajectory', got {target!r}")
+    max_bytes = _positive_int(max_bytes, "max_bytes")
     with _open_hdf5(path, "a PDEBench 1-D Burgers HDF5 file") as file:
         tensor = _hdf5_dataset(file, "tensor", 3, "(N, T, X)")
         n_total, n_times, size = tensor.shape
@@ -479,17 +565,23 @@ def read_pdebench_burgers(
                 f"{file.filename}: 'tensor' should hold at least 2 frames (N, T >= 2, X), "
                 f"got shape {tensor.shape}"
             )
-        x = _coordinate(file, "x-coordinate", size, "X")
-        t = _hdf5_dataset(file, "t-coordinate", 1, "(T,) or (T + 1,)")[()]
-        if t.shape[0] not in (n_times, n_times + 1):
+        x = _coordinate(file, "x-coordinate", size, "X", max_bytes)
+        t_dataset = _hdf5_dataset(file, "t-coordinate", 1, "(T,) or (T + 1,)")
+        if t_dataset.shape[0] not in (n_times, n_times + 1):
             raise ValueError(
                 f"{file.filename}: 't-coordinate' should hold T = {n_times} or T + 1 = "
-                f"{n_times + 1} times for the {n_times} frames of 'tensor', got {t.shape[0]}"
+                f"{n_times + 1} times for the {n_times} frames of 'tensor', "
+                f"got {t_dataset.shape[0]}"
             )
+        t = _read(file, t_dataset, (), max_bytes)
         times = [float(value) for value in _finite(t[:n_times], "t-coordinate", file.filename)]
         count = _sample_count(n, n_total, file.filename)
-        inputs = tensor[:count, 0]
-        outputs = tensor[:count, -1][:, None] if target == "final" else tensor[:count, 1:]
+        samples = slice(0, count)
+        inputs = _read(file, tensor, (samples, slice(0, 1)), max_bytes)[:, 0]
+        if target == "final":
+            outputs = _read(file, tensor, (samples, slice(n_times - 1, n_times)), max_bytes)
+        else:
+            outputs = _read(file, tensor, (samples, slice(1, None)), max_bytes)
         inputs = _finite(inputs.astype(np.float32), "tensor", file.filename)
         outputs = _finite(outputs.astype(np.float32), "tensor", file.filename)
     name = Path(path).name
@@ -505,7 +597,9 @@ def read_pdebench_burgers(
     return OperatorDataset(inputs[:, None], outputs, (x,), config)
 
 
-def read_pdebench_darcy(path: str | os.PathLike, *, n: int | None = None) -> OperatorDataset:
+def read_pdebench_darcy(
+    path: str | os.PathLike, *, n: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> OperatorDataset:
     """A 2-D Darcy file of PDEBench (Takamoto et al. 2022), ``2D_DarcyFlow_beta*_Train.hdf5``.
 
     The file holds ``nu`` ``(N, X, Y)`` (the coefficient), ``tensor``
@@ -515,6 +609,8 @@ def read_pdebench_darcy(path: str | os.PathLike, *, n: int | None = None) -> Ope
     Args:
         path: the PDEBench HDF5 file.
         n: read only the first ``n`` samples (all when None).
+        max_bytes: refuse, before reading, any array bigger than this many bytes
+            as stored (default 8 GiB); raise it to read a larger file.
 
     Returns:
         inputs ``a: (n, 1, X, Y)`` and outputs ``u: (n, 1, X, Y)`` in float32;
@@ -525,16 +621,19 @@ def read_pdebench_darcy(path: str | os.PathLike, *, n: int | None = None) -> Ope
         Takamoto et al., "PDEBench: An Extensive Benchmark for Scientific Machine
         Learning", NeurIPS 2022 Datasets and Benchmarks.
     """
+    max_bytes = _positive_int(max_bytes, "max_bytes")
     with _open_hdf5(path, "a PDEBench 2-D Darcy HDF5 file") as file:
         coefficient = _hdf5_dataset(file, "nu", 3, "(N, X, Y)")
         solution = _hdf5_dataset(file, "tensor", 4, "(N, 1, X, Y)")
         n_total, size_x, size_y = coefficient.shape
         _same_shape(file.filename, "nu", (n_total, 1, size_x, size_y), "tensor", solution.shape)
-        x = _coordinate(file, "x-coordinate", size_x, "X")
-        y = _coordinate(file, "y-coordinate", size_y, "Y")
+        x = _coordinate(file, "x-coordinate", size_x, "X", max_bytes)
+        y = _coordinate(file, "y-coordinate", size_y, "Y", max_bytes)
         count = _sample_count(n, n_total, file.filename)
-        inputs = _finite(coefficient[:count].astype(np.float32), "nu", file.filename)
-        outputs = _finite(solution[:count].astype(np.float32), "tensor", file.filename)
+        inputs = _read(file, coefficient, (slice(0, count),), max_bytes)
+        outputs = _read(file, solution, (slice(0, count),), max_bytes)
+        inputs = _finite(inputs.astype(np.float32), "nu", file.filename)
+        outputs = _finite(outputs.astype(np.float32), "tensor", file.filename)
     name = Path(path).name
     config = {
         "kind": "pdebench_darcy",

@@ -342,3 +342,144 @@ def test_pdebench_errors(tmp_path):
     darcy = write_pdebench_darcy(tmp_path / "d.h5", nu, encoded(2, 1, 5, 6), np.arange(6.0), y)
     with pytest.raises(ValueError, match="'tensor' should have the shape of 'nu' \\(2, 1, 6, 5\\)"):
         read_pdebench_darcy(darcy)
+
+
+# ------------------------------------------- only what the file holds, and not too much
+
+
+def write_other_file(path, values):
+    """Another HDF5 file a crafted data file may point into."""
+    with h5py.File(path, "w") as file:
+        file["values"] = values
+    return path
+
+
+def point_elsewhere(file, name, how, other, like):
+    """Make ``file[name]`` an HDF5 route to data outside ``file``: ``like`` gives the
+    shape and dtype the reader expects there."""
+    if how == "external link":
+        file[name] = h5py.ExternalLink(str(other), "/values")
+    elif how == "soft link":
+        file[name] = h5py.SoftLink("/hidden")
+    elif how == "virtual dataset":
+        layout = h5py.VirtualLayout(shape=like.shape, dtype=like.dtype)
+        layout[...] = h5py.VirtualSource(str(other), "values", shape=like.shape)
+        file.create_virtual_dataset(name, layout)
+    else:  # external raw storage: the values are the bytes of another file
+        file.create_dataset(
+            name, shape=like.shape, dtype=like.dtype, external=[(str(other), 0, like.nbytes)]
+        )
+
+
+ROUTES = ["external link", "soft link", "virtual dataset", "external storage"]
+
+
+@pytest.mark.parametrize("how", ROUTES)
+def test_mat_v73_refuses_data_from_outside_the_file(tmp_path, how):
+    a = encoded(2, 8)
+    stored = np.ascontiguousarray((a + 1000.0).T)  # what the other file holds, MATLAB order
+    other = write_other_file(tmp_path / "other.h5", stored)
+    path = write_v73(tmp_path / "burgers.mat", {"a": a})
+    with h5py.File(path, "r+") as file:
+        file["hidden"] = stored
+        point_elsewhere(file, "u", how, other, stored)
+    with pytest.raises(ValueError, match=rf"burgers\.mat: 'u' .*{how.split()[0]}"):
+        read_fno_burgers(path)
+
+
+@pytest.mark.parametrize("how", ROUTES)
+def test_pdebench_refuses_data_from_outside_the_file(tmp_path, how):
+    tensor = encoded(2, 3, 8).astype(np.float32)
+    other = write_other_file(tmp_path / "other.h5", tensor)
+    path = write_pdebench_burgers(tmp_path / "b.hdf5", tensor, np.arange(8.0), np.arange(3.0))
+    with h5py.File(path, "r+") as file:
+        file["hidden"] = tensor
+        del file["tensor"]
+        point_elsewhere(file, "tensor", how, other, tensor)
+    with pytest.raises(ValueError, match=rf"b\.hdf5: 'tensor' .*{how.split()[0]}"):
+        read_pdebench_burgers(path)
+
+
+def test_uint8_external_storage_does_not_leak_another_files_bytes(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"password=hunter2;" * 8)
+    nu = np.zeros((2, 4, 4), np.uint8)
+    darcy = write_pdebench_darcy(
+        tmp_path / "d.hdf5", nu, encoded(2, 1, 4, 4), np.arange(4.0), np.arange(4.0)
+    )
+    with h5py.File(darcy, "r+") as file:
+        del file["nu"]
+        file.create_dataset("nu", shape=nu.shape, dtype=np.uint8, external=[(str(secret), 0, 32)])
+    with pytest.raises(ValueError, match=r"d\.hdf5: 'nu' keeps its values in external files"):
+        read_pdebench_darcy(darcy)
+
+
+def write_compressed_v73(path, variables):
+    """A v7.3 file whose variables are chunked and deflated, as MATLAB writes large
+    arrays: the declared size can be far above the file's size."""
+    write_v73(path, {name: value[:1] for name, value in variables.items()})
+    with h5py.File(path, "r+") as file:
+        for name, value in variables.items():
+            del file[name]
+            file.create_dataset(name, data=value.T, chunks=True, compression="gzip")
+            file[name].attrs["MATLAB_class"] = np.bytes_("double")
+    return path
+
+
+def test_declared_size_above_max_bytes_is_refused_before_reading(tmp_path):
+    a = np.zeros((64, 2048))  # 1 MiB as float64, a few KiB on disk
+    path = write_compressed_v73(tmp_path / "big.mat", {"a": a, "u": a + 1.0})
+    assert path.stat().st_size < 64 * 1024
+    with pytest.raises(
+        ValueError, match=r"big\.mat: reading 'a' would take 1048576 bytes.*max_bytes"
+    ):
+        read_fno_burgers(path, max_bytes=2**19)
+    # the bytes counted are those of the selection: two samples fit
+    assert len(read_fno_burgers(path, max_bytes=2**19, n=2)) == 2
+    data = read_fno_burgers(path, max_bytes=2**20)
+    np.testing.assert_array_equal(data.outputs[:, 0], a + 1.0)
+
+
+def test_pdebench_declared_size_above_max_bytes_is_refused(tmp_path):
+    tensor = np.zeros((16, 8, 1024), np.float32)  # 512 KiB
+    path = tmp_path / "b.hdf5"
+    with h5py.File(path, "w") as file:
+        file.create_dataset("tensor", data=tensor, chunks=(1, 8, 1024), compression="gzip")
+        file["x-coordinate"] = np.arange(1024.0)
+        file["t-coordinate"] = np.arange(8.0)
+    with pytest.raises(ValueError, match=r"'tensor' would take 458752 bytes.*max_bytes=100000"):
+        read_pdebench_burgers(path, target="trajectory", max_bytes=100_000)
+    assert read_pdebench_burgers(path, target="trajectory").outputs.shape == (16, 7, 1024)
+
+
+def test_chunks_never_written_are_refused_not_read_as_fill_values(tmp_path):
+    """A file of a few KiB declaring 256 MiB: none of its values is in the file."""
+    path = write_v73(tmp_path / "empty.mat", {"a": encoded(2, 8)})
+    with h5py.File(path, "r+") as file:
+        del file["a"]
+        for name in ("a", "u"):
+            file.create_dataset(name, shape=(4096, 4096), dtype=np.float64, chunks=(64, 64))
+            file[name].attrs["MATLAB_class"] = np.bytes_("double")
+    assert path.stat().st_size < 16 * 1024
+    with pytest.raises(ValueError, match=r"empty\.mat: 'a' declares shape \(4096, 4096\).*fill"):
+        read_fno_burgers(path, max_bytes=2**40)
+
+
+def test_mat_v5_variable_above_max_bytes_is_refused_before_loading(tmp_path, monkeypatch):
+    path = write_v5(tmp_path / "b.mat", {"a": encoded(8, 64), "u": encoded(8, 64)})
+    assert len(read_fno_burgers(path, max_bytes=8 * 64 * 8)) == 8
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("loadmat must not be called for a variable above max_bytes")
+
+    monkeypatch.setattr(scipy.io, "loadmat", must_not_load)
+    # scipy reads a v5 variable whole, so even n=1 counts all of it
+    with pytest.raises(ValueError, match=r"reading 'a' would take 4096 bytes.*max_bytes=4095"):
+        read_fno_burgers(path, max_bytes=4095, n=1)
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_max_bytes_must_be_a_positive_integer(tmp_path, reader):
+    path = write_v73(tmp_path / "f.mat", {"a": encoded(2, 8)})
+    with pytest.raises(ValueError, match="max_bytes to be a positive integer, got 0"):
+        reader(path, max_bytes=0)
