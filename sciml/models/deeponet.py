@@ -35,6 +35,7 @@ References:
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
@@ -77,6 +78,17 @@ def grid_points(
     ]
     mesh = jnp.meshgrid(*axes, indexing="ij")
     return jnp.stack([m.reshape(-1) for m in mesh], axis=-1)
+
+
+def _count(owner: str, name: str, value, *, minimum: int = 1) -> int:
+    """``value`` as an int, or a ValueError naming ``owner``, ``name`` and ``value``
+    unless it is an integer >= ``minimum`` (a bool or a float such as 2.5 is not)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        expected = {0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}"
+        )
+        raise ValueError(f"{owner} expects {name} to be {expected}, got {value!r}")
+    return int(value)
 
 
 def _mlp(in_size, out_size, width, depth, activation, key, dtype, final=None):
@@ -289,11 +301,9 @@ class PODBasis(eqx.Module):
         training outputs.
         """
         grid = tuple(int(n) for n in grid)
-        if min(int(n_modes), int(out_channels)) < 1:
-            raise ValueError(
-                f"n_modes and out_channels must be >= 1, got {n_modes} and {out_channels}"
-            )
-        c, p, points = int(out_channels), int(n_modes), math.prod(grid)
+        p = _count("PODBasis.empty", "n_modes", n_modes)
+        c = _count("PODBasis.empty", "out_channels", out_channels)
+        points = math.prod(grid)
         return cls(
             jnp.zeros((c, points), dtype),
             jnp.zeros((c, p, points), dtype),
@@ -338,6 +348,7 @@ def _check_points(name, y, dims):
 
 
 def _make_branch(
+    owner,
     kind,
     in_channels,
     grid,
@@ -351,6 +362,12 @@ def _make_branch(
     key,
     dtype,
 ):
+    width = _count(owner, "branch_width", width)
+    depth = _count(owner, "branch_depth", depth, minimum=0)
+    if kind == "conv":
+        conv_channels = tuple(
+            _count(owner, f"conv_channels[{i}]", c) for i, c in enumerate(conv_channels)
+        )
     n_sensors = in_channels * math.prod(grid)
     if kind == "mlp":
         return MLPBranch(n_sensors, n_out, width, depth, activation, key=key, dtype=dtype)
@@ -426,20 +443,17 @@ class DeepONet(eqx.Module):
         dtype=jnp.float32,
     ):
         self.grid = _check_grid(grid)
-        if min(int(in_channels), int(out_channels), int(n_basis)) < 1:
-            raise ValueError(
-                "in_channels, out_channels and n_basis must be >= 1, got "
-                f"{in_channels}, {out_channels}, {n_basis}"
-            )
-        if int(fourier_features) < 0:
-            raise ValueError(f"fourier_features must be >= 0, got {fourier_features}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.n_basis = int(n_basis)
-        self.fourier_features = int(fourier_features)
+        self.in_channels = _count("DeepONet", "in_channels", in_channels)
+        self.out_channels = _count("DeepONet", "out_channels", out_channels)
+        self.n_basis = _count("DeepONet", "n_basis", n_basis)
+        self.fourier_features = _count("DeepONet", "fourier_features", fourier_features, minimum=0)
+        trunk_width = _count("DeepONet", "trunk_width", trunk_width)
+        trunk_depth = _count("DeepONet", "trunk_depth", trunk_depth, minimum=0)
         self.periodic = bool(periodic)
         branch_key, trunk_key = jax.random.split(key)
         n_out = self.out_channels * self.n_basis
         self.branch = _make_branch(
+            "DeepONet",
             branch,
             self.in_channels,
             self.grid,
@@ -559,12 +573,13 @@ class PODDeepONet(eqx.Module):
         if n_basis is not None and int(n_basis) != pod.n_modes:
             raise ValueError(f"n_basis={n_basis} but the POD basis holds {pod.n_modes} modes")
         self.pod = pod.astype(dtype)
-        self.in_channels = int(in_channels)
+        self.in_channels = _count("PODDeepONet", "in_channels", in_channels)
         self.out_channels = pod.out_channels
         self.grid = _check_grid(pod.grid)
         self.n_basis = pod.n_modes
         self.periodic = bool(periodic)
         self.branch = _make_branch(
+            "PODDeepONet",
             branch,
             self.in_channels,
             self.grid,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import string
 from collections.abc import Callable, Sequence
 
@@ -58,6 +59,17 @@ def _check_dtype(dtype) -> jnp.dtype:
     if not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(f"dtype must be a real floating dtype, got {dtype}")
     return dtype
+
+
+def _count(owner: str, name: str, value, *, minimum: int = 1) -> int:
+    """``value`` as an int, or a ValueError naming ``owner``, ``name`` and ``value``
+    unless it is an integer >= ``minimum`` (a bool or a float such as 2.5 is not)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        expected = {0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}"
+        )
+        raise ValueError(f"{owner} expects {name} to be {expected}, got {value!r}")
+    return int(value)
 
 
 def check_modes(modes: Sequence[int]) -> tuple[int, ...]:
@@ -111,6 +123,8 @@ class PointwiseLinear(eqx.Module):
         self, in_channels: int, out_channels: int, *, key: PRNGKeyArray, dtype=jnp.float32
     ):
         dtype = _check_dtype(dtype)
+        in_channels = _count("PointwiseLinear", "in_channels", in_channels)
+        out_channels = _count("PointwiseLinear", "out_channels", out_channels)
         bound = 1.0 / math.sqrt(in_channels)
         # One draw for weight and bias: each new random shape costs a compilation.
         values = _uniform(key, (out_channels * (in_channels + 1),), dtype, -bound, bound)
@@ -213,8 +227,8 @@ class SpectralConv(eqx.Module):
     ):
         dtype = _check_dtype(dtype)
         self.modes = check_modes(modes)
-        self.in_channels = int(in_channels)
-        self.out_channels = int(out_channels)
+        self.in_channels = _count("SpectralConv", "in_channels", in_channels)
+        self.out_channels = _count("SpectralConv", "out_channels", out_channels)
         corners = 2 ** (len(self.modes) - 1)
         shape = (corners, 2, self.in_channels, self.out_channels, *self.modes)
         scale = 1.0 / (self.in_channels * self.out_channels)
@@ -370,11 +384,12 @@ class FNO(eqx.Module):
             raise ValueError(
                 f"padding must be a non-negative int or a tuple of {d} of them, got {padding}"
             )
-        if n_layers < 1:
-            raise ValueError(f"n_layers must be at least 1, got {n_layers}")
         self.padding = padding
-        self.in_channels = int(in_channels)
-        self.out_channels = int(out_channels)
+        self.in_channels = _count("FNO", "in_channels", in_channels)
+        self.out_channels = _count("FNO", "out_channels", out_channels)
+        width = _count("FNO", "width", width)
+        n_layers = _count("FNO", "n_layers", n_layers)
+        projection_channels = _count("FNO", "projection_channels", projection_channels)
         self.positional_embedding = bool(positional_embedding)
         self.activation = activation
 
@@ -388,7 +403,7 @@ class FNO(eqx.Module):
             width, projection_channels, key=projection_key, dtype=dtype
         )
         self.projection_out = PointwiseLinear(
-            projection_channels, out_channels, key=out_key, dtype=dtype
+            projection_channels, self.out_channels, key=out_key, dtype=dtype
         )
 
     def check_input(self, shape: tuple[int, ...]) -> None:
@@ -474,10 +489,11 @@ class RecurrentFNO(eqx.Module):
         key: PRNGKeyArray,
         dtype=jnp.float32,
     ):
-        if int(n_in) < 1 or int(n_out) < 1:
-            raise ValueError(f"n_in and n_out must be at least 1, got {n_in} and {n_out}")
-        self.n_in = int(n_in)
-        self.n_out = int(n_out)
+        self.n_in = _count("RecurrentFNO", "n_in", n_in)
+        self.n_out = _count("RecurrentFNO", "n_out", n_out)
+        width = _count("RecurrentFNO", "width", width)
+        n_layers = _count("RecurrentFNO", "n_layers", n_layers)
+        projection_channels = _count("RecurrentFNO", "projection_channels", projection_channels)
         self.step = FNO(
             self.n_in,
             1,
@@ -549,11 +565,13 @@ class SpaceTimeFNO(eqx.Module):
         key: PRNGKeyArray,
         dtype=jnp.float32,
     ):
-        if int(n_in) < 1 or int(n_out) < 1:
-            raise ValueError(f"n_in and n_out must be at least 1, got {n_in} and {n_out}")
+        self.n_in = _count("SpaceTimeFNO", "n_in", n_in)
+        self.n_out = _count("SpaceTimeFNO", "n_out", n_out)
+        width = _count("SpaceTimeFNO", "width", width)
+        n_layers = _count("SpaceTimeFNO", "n_layers", n_layers)
+        projection_channels = _count("SpaceTimeFNO", "projection_channels", projection_channels)
+        time_padding = _count("SpaceTimeFNO", "time_padding", time_padding, minimum=0)
         modes = check_modes(modes)
-        self.n_in = int(n_in)
-        self.n_out = int(n_out)
         self.network = FNO(
             self.n_in,
             1,
@@ -561,7 +579,7 @@ class SpaceTimeFNO(eqx.Module):
             width,
             n_layers,
             projection_channels=projection_channels,
-            padding=(0,) * (len(modes) - 1) + (int(time_padding),),
+            padding=(0,) * (len(modes) - 1) + (time_padding,),
             positional_embedding=positional_embedding,
             activation=activation,
             key=key,

@@ -35,6 +35,7 @@ References:
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
@@ -64,6 +65,17 @@ __all__ = [
 #: The smoothing of the paper's Darcy model: one pre-smoothing step on each of five
 #: levels and two on the sixth, no post-smoothing.
 PAPER_SMOOTHING = ((1, 0),) * 5 + ((2, 0),)
+
+
+def _count(owner: str, name: str, value, *, minimum: int = 1) -> int:
+    """``value`` as an int, or a ValueError naming ``owner``, ``name`` and ``value``
+    unless it is an integer >= ``minimum`` (a bool or a float such as 2.5 is not)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        expected = {0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}"
+        )
+        raise ValueError(f"{owner} expects {name} to be {expected}, got {value!r}")
+    return int(value)
 
 
 def _check_smoothing(smoothing) -> tuple[tuple[int, int], ...]:
@@ -315,15 +327,11 @@ class MgNO(eqx.Module):
         grid = tuple(int(n) for n in grid)
         if len(grid) not in (1, 2):
             raise ValueError(f"MgNO is 1-D or 2-D: grid must have 1 or 2 sizes, got {grid}")
-        if min(int(in_channels), int(out_channels), int(channels)) < 1:
-            raise ValueError(
-                "in_channels, out_channels and channels must be >= 1, got "
-                f"{in_channels}, {out_channels}, {channels}"
-            )
-        if int(n_layers) < 1:
-            raise ValueError(f"n_layers must be at least 1, got {n_layers}")
-        if int(prolongation_kernel) < 2:
-            raise ValueError(f"prolongation_kernel must be >= 2, got {prolongation_kernel}")
+        in_channels = _count("MgNO", "in_channels", in_channels)
+        out_channels = _count("MgNO", "out_channels", out_channels)
+        channels = _count("MgNO", "channels", channels)
+        n_layers = _count("MgNO", "n_layers", n_layers)
+        prolongation_kernel = _count("MgNO", "prolongation_kernel", prolongation_kernel, minimum=2)
         smoothing = _check_smoothing(smoothing)
         self.padding = check_padding(padding)
         level_shapes(grid, len(smoothing), self.padding)

@@ -1,6 +1,8 @@
 """DeepONet and POD-DeepONet: shapes, parameter formulas, evaluation at any points, the
 POD basis against the SVD it comes from, and clear errors."""
 
+import re
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -188,10 +190,13 @@ def test_pod_deeponet_refuses_training_outputs_in_place_of_a_basis(outputs):
         (lambda: DeepONet(1, 1, (8, 8), branch="rnn", key=KEY), "unknown branch 'rnn'"),
         (lambda: DeepONet(1, 1, (16,), branch="conv", key=KEY), "reads 2-D inputs"),
         (lambda: DeepONet(1, 1, (8, 1), key=KEY), "grid must be a tuple of sizes >= 2"),
-        (lambda: DeepONet(1, 1, (8,), n_basis=0, key=KEY), "must be >= 1"),
+        (lambda: DeepONet(1, 1, (8,), n_basis=0, key=KEY), "n_basis to be a positive integer"),
         (lambda: PODBasis.fit(np.ones((1, 1, 4)), 1), "N >= 2"),
         (lambda: PODBasis.fit(np.ones((3, 1, 4)), 4), "n_modes must be between 1 and"),
-        (lambda: PODBasis.empty(0, 1, (4, 4)), "n_modes and out_channels must be >= 1"),
+        (
+            lambda: PODBasis.empty(0, 1, (4, 4)),
+            "PODBasis.empty expects n_modes to be a positive integer, got 0",
+        ),
         (
             lambda: PODBasis(jnp.zeros((1, 12)), jnp.zeros((1, 2, 12)), jnp.zeros(2), (4, 4)),
             "P = prod\\(grid\\); got mean \\(1, 12\\)",
@@ -220,3 +225,37 @@ def test_wrong_inputs_are_named():
         apply(model, jnp.ones((5, 2, 8, 6)))
     with pytest.raises(ValueError, match="points y of shape \\(P, 2\\), got \\(4, 3\\)"):
         apply(model, jnp.ones((2, 8, 6)), jnp.ones((4, 3)))
+
+
+# Before these checks a zero or negative width or depth built an empty network or failed
+# inside XLA, and a zero channel count of the conv branch divided by zero.
+@pytest.mark.parametrize("value", [0, -3, 2.5, True])
+@pytest.mark.parametrize(
+    "name",
+    ["in_channels", "out_channels", "n_basis", "branch_width", "trunk_width", "conv_channels"],
+)
+def test_deeponet_sizes_must_be_positive_integers(name, value):
+    kwargs = dict(in_channels=1, out_channels=1, grid=(8, 8), n_basis=4, branch="conv")
+    kwargs |= dict(branch_width=4, trunk_width=4, conv_channels=(2, 2))
+    kwargs[name] = (value, 2) if name == "conv_channels" else value
+    label = "conv_channels[0]" if name == "conv_channels" else name
+    expected = f"DeepONet expects {label} to be a positive integer, got {value!r}"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        DeepONet(**kwargs, key=KEY)
+
+
+@pytest.mark.parametrize("value", [-1, 2.5, True])
+@pytest.mark.parametrize("name", ["branch_depth", "trunk_depth", "fourier_features"])
+def test_deeponet_depths_must_be_non_negative_integers(name, value):
+    expected = f"DeepONet expects {name} to be a non-negative integer, got {value!r}"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        DeepONet(1, 1, (8, 8), n_basis=4, **{name: value}, key=KEY)
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5])
+@pytest.mark.parametrize("name", ["in_channels", "branch_width"])
+def test_pod_deeponet_sizes_must_be_positive_integers(name, value):
+    kwargs = {"in_channels": 1, "branch_width": 4, name: value}
+    expected = f"PODDeepONet expects {name} to be a positive integer, got {value!r}"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        PODDeepONet(pod=PODBasis.empty(3, 1, (4, 4)), **kwargs, key=KEY)

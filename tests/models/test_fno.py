@@ -2,6 +2,7 @@
 the parameter-count formula, 1-D/2-D/3-D, padding and clear input errors."""
 
 import itertools
+import re
 
 import equinox as eqx
 import jax
@@ -10,7 +11,13 @@ import numpy as np
 import pytest
 
 from sciml.models import FNO, SpectralConv, count_parameters, fno_param_count
-from sciml.models.fno import grid_coordinates, min_grid, truncated_irfftn, truncated_rfftn
+from sciml.models.fno import (
+    PointwiseLinear,
+    grid_coordinates,
+    min_grid,
+    truncated_irfftn,
+    truncated_rfftn,
+)
 
 
 def brute_force_spectral_conv(layer: SpectralConv, x: np.ndarray) -> np.ndarray:
@@ -175,7 +182,7 @@ def test_bad_constructor_arguments_are_named():
         FNO(1, 1, 12, 8, key=jax.random.key(0))
     with pytest.raises(ValueError, match="padding must be a non-negative int or a tuple of 2"):
         FNO(1, 1, (4, 4), 8, padding=(1, 2, 3), key=jax.random.key(0))
-    with pytest.raises(ValueError, match="n_layers must be at least 1, got 0"):
+    with pytest.raises(ValueError, match="FNO expects n_layers to be a positive integer, got 0"):
         FNO(1, 1, (4, 4), 8, 0, key=jax.random.key(0))
     with pytest.raises(ValueError, match="dtype must be a real floating dtype"):
         FNO(1, 1, (4, 4), 8, key=jax.random.key(0), dtype=jnp.int32)
@@ -208,3 +215,32 @@ def test_grid_coordinates_run_from_zero_to_one_along_each_axis():
     np.testing.assert_allclose(coordinates[0, :, 0], np.linspace(0, 1, 5))
     np.testing.assert_allclose(coordinates[1, 2], np.linspace(0, 1, 3))
     np.testing.assert_array_equal(coordinates[0, 4], 1.0)
+
+
+# Before these checks a zero width divided by zero, a negative one failed inside XLA,
+# and zero input channels or a fractional size built a model without a word.
+NOT_POSITIVE_INTEGERS = [0, -3, 2.5, True]
+
+
+@pytest.mark.parametrize("value", NOT_POSITIVE_INTEGERS)
+@pytest.mark.parametrize(
+    "name", ["in_channels", "out_channels", "width", "n_layers", "projection_channels"]
+)
+def test_fno_sizes_must_be_positive_integers(name, value):
+    sizes = dict(in_channels=1, out_channels=1, width=4, n_layers=1, projection_channels=4)
+    expected = f"FNO expects {name} to be a positive integer, got {re.escape(repr(value))}"
+    with pytest.raises(ValueError, match=expected):
+        FNO(modes=(4,), **{**sizes, name: value}, key=jax.random.key(0))
+
+
+@pytest.mark.parametrize("value", NOT_POSITIVE_INTEGERS)
+@pytest.mark.parametrize("name", ["in_channels", "out_channels"])
+@pytest.mark.parametrize("layer", [SpectralConv, PointwiseLinear])
+def test_layer_channels_must_be_positive_integers(layer, name, value):
+    channels = {"in_channels": 2, "out_channels": 3, name: value}
+    extra = {"modes": (4,)} if layer is SpectralConv else {}
+    expected = (
+        f"{layer.__name__} expects {name} to be a positive integer, got {re.escape(repr(value))}"
+    )
+    with pytest.raises(ValueError, match=expected):
+        layer(**channels, **extra, key=jax.random.key(0))

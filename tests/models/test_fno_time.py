@@ -1,6 +1,8 @@
 """FNO in time: the recurrent FNO-2D against an explicit window-sliding loop, the
 space-time FNO-3D against its network on repeated frames, and the published size."""
 
+import re
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -92,7 +94,28 @@ def test_bad_input_is_named(model, shape, message):
 
 
 def test_bad_frame_counts_are_refused():
-    with pytest.raises(ValueError, match="n_in and n_out must be at least 1"):
+    with pytest.raises(ValueError, match="RecurrentFNO expects n_in to be a positive integer"):
         RecurrentFNO(0, 2, (3, 3), 4, key=jax.random.key(0))
-    with pytest.raises(ValueError, match="n_in and n_out must be at least 1"):
+    with pytest.raises(ValueError, match="SpaceTimeFNO expects n_out to be a positive integer"):
         SpaceTimeFNO(2, 0, (3, 3, 2), 4, key=jax.random.key(0))
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, True])
+@pytest.mark.parametrize("name", ["n_in", "n_out", "width", "n_layers", "projection_channels"])
+@pytest.mark.parametrize("model", [RecurrentFNO, SpaceTimeFNO])
+def test_sizes_must_be_positive_integers_and_are_named_by_the_model(model, name, value):
+    sizes = dict(n_in=2, n_out=2, width=4, n_layers=1, projection_channels=4)
+    sizes[name] = value
+    modes = (3, 3) if model is RecurrentFNO else (3, 3, 2)
+    expected = (
+        f"{model.__name__} expects {name} to be a positive integer, got {re.escape(repr(value))}"
+    )
+    with pytest.raises(ValueError, match=expected):
+        model(modes=modes, **sizes, key=jax.random.key(0))
+
+
+@pytest.mark.parametrize("value", [-1, 2.5, True])
+def test_time_padding_must_be_a_non_negative_integer(value):
+    expected = f"SpaceTimeFNO expects time_padding to be a non-negative integer, got {value!r}"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        SpaceTimeFNO(2, 2, (3, 3, 2), 4, time_padding=value, key=jax.random.key(0))

@@ -2,6 +2,7 @@
 shift equivariance, the prolongation against its definition, and construction errors."""
 
 import itertools
+import re
 
 import equinox as eqx
 import jax
@@ -218,7 +219,7 @@ def test_level_shapes_of_odd_grids():
         (dict(grid=(8, 8, 8)), "1-D or 2-D"),
         (dict(grid=(43, 43), smoothing=((0, 1), (1, 0))), "finest level needs at least one"),
         (dict(grid=(43, 43), smoothing=((1,), (1, 0))), "one \\(pre, post\\) pair"),
-        (dict(grid=(43, 43), channels=0), "must be >= 1"),
+        (dict(grid=(43, 43), channels=0), "MgNO expects channels to be a positive integer, got 0"),
     ],
 )
 def test_bad_configurations_fail_at_construction(kwargs, message):
@@ -235,3 +236,19 @@ def test_wrong_input_is_named():
         apply(model, jnp.ones((4, 2, 16, 16)))
     with pytest.raises(ValueError, match="too deep for grid \\(3, 16\\)"):
         apply(model, jnp.ones((2, 3, 16)))
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, True])
+@pytest.mark.parametrize("name", ["in_channels", "out_channels", "channels", "n_layers"])
+def test_sizes_must_be_positive_integers(name, value):
+    sizes = {"in_channels": 1, "out_channels": 1, "channels": 2, "n_layers": 1, name: value}
+    expected = f"MgNO expects {name} to be a positive integer, got {value!r}"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        MgNO(grid=(16,), smoothing=((1, 0),) * 2, **sizes, key=KEY)
+
+
+@pytest.mark.parametrize("value", [1, -3, 2.5, True])
+def test_prolongation_kernel_must_be_an_integer_of_at_least_2(value):
+    expected = f"MgNO expects prolongation_kernel to be an integer >= 2, got {value!r}"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        MgNO(1, 1, (16,), channels=2, prolongation_kernel=value, smoothing=((1, 0),) * 2, key=KEY)

@@ -1,5 +1,7 @@
 """U-Net: shapes on odd grids in 1-D and 2-D, the parameter formula, and errors."""
 
+import re
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -60,7 +62,7 @@ def test_circular_unet_commutes_with_shifts_by_the_coarsest_spacing():
         (dict(grid=(12, 12), levels=5), "too deep for grid \\(12, 12\\)"),
         (dict(grid=(12, 12), padding="dirichlet"), "unknown padding 'dirichlet'"),
         (dict(grid=(4, 4, 4)), "1-D or 2-D"),
-        (dict(grid=(16, 16), channels=0), "must be >= 1"),
+        (dict(grid=(16, 16), channels=0), "UNet expects channels to be a positive integer, got 0"),
     ],
 )
 def test_bad_configurations_fail_at_construction(kwargs, message):
@@ -74,3 +76,12 @@ def test_wrong_input_is_named():
         apply(model, jnp.ones((1, 16, 16)))
     with pytest.raises(ValueError, match="a batch goes through jax.vmap"):
         apply(model, jnp.ones((3, 2, 16, 16)))
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, True])
+@pytest.mark.parametrize("name", ["in_channels", "out_channels", "channels", "levels"])
+def test_sizes_must_be_positive_integers(name, value):
+    sizes = {"in_channels": 1, "out_channels": 1, "channels": 2, "levels": 2, name: value}
+    expected = f"UNet expects {name} to be a positive integer, got {value!r}"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        UNet(grid=(16,), **sizes, key=KEY)
