@@ -428,7 +428,6 @@ def report_markdown(
         ]
         for r in (r for r in records if r["task"] == task):
             latency = r.get("latency", {})
-            reached = r.get("seconds_to_published")
             lines.append(
                 f"| {r['model']} | {r['preset']} | {_grid(r)} | {r['parameters']:,} "
                 f"| {r['test_relative_l2']:.4f} | {_published_text(r.get('published'))} "
@@ -437,7 +436,7 @@ def report_markdown(
                 f"| {r['train_samples_per_s']:.1f} "
                 f"| {_fmt(latency.get('1', {}).get('ms_per_sample'), '.2f')} "
                 f"| {_fmt(latency.get('20', {}).get('ms_per_sample'), '.2f')} "
-                f"| {_fmt(reached, '.0f', 'not reached') + (' s' if reached else '')} |"
+                f"| {_reached(r)} |"
             )
         lines.append("")
         lines += _task_measures(task, [r for r in records if r["task"] == task])
@@ -445,6 +444,14 @@ def report_markdown(
     lines += _published_section(records)
     lines += _peer_section(peers)
     return "\n".join(lines)
+
+
+def _reached(record: dict[str, Any]) -> str:
+    """Seconds of training until the published error was reached, or why not."""
+    if not record.get("published"):
+        return "-"
+    reached = record.get("seconds_to_published")
+    return "not reached" if reached is None else f"{reached:.0f} s"
 
 
 def _task_measures(task: str, records: list[dict[str, Any]]) -> list[str]:
@@ -456,10 +463,11 @@ def _task_measures(task: str, records: list[dict[str, Any]]) -> list[str]:
     ]
     if not any(rows):
         return []
-    names = [name for name, _ in rows[0]]
+    names = list(dict.fromkeys(name for values in rows for name, _ in values))
     lines = [f"| model | {' | '.join(names)} |", "| --- |" + " --- |" * len(names)]
     for r, values in zip(records, rows):
-        lines.append(f"| {r['model']} | {' | '.join(value for _, value in values)} |")
+        cells = dict(values)
+        lines.append(f"| {r['model']} | {' | '.join(cells.get(n, '-') for n in names)} |")
     return lines + [""]
 
 
