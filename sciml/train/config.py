@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 OPTIMIZERS = ("adam", "adamw")
@@ -11,6 +13,16 @@ SCHEDULES = ("step", "cosine", "onecycle")
 LOSSES = ("l2", "h1")
 REDUCTIONS = ("mean", "sum")
 EPOCH_LOOPS = ("scan", "steps")
+
+# The range of every float field: what a message says is expected, and the test. NaN
+# fails every comparison, so it is refused by all of them.
+_FLOAT_RANGES: dict[str, tuple[str, Callable[[float], bool]]] = {
+    "learning_rate": ("a finite number > 0", lambda x: 0 < x < math.inf),
+    "weight_decay": ("a finite number >= 0", lambda x: 0 <= x < math.inf),
+    "step_factor": ("a number in (0, 1]", lambda x: 0 < x <= 1),
+    "final_lr_fraction": ("a number in [0, 1]", lambda x: 0 <= x <= 1),
+    "domain_length": ("a finite number > 0", lambda x: 0 < x < math.inf),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,23 +41,24 @@ class TrainConfig:
         batch_size: samples per optimiser step; the remainder of an epoch that does
             not fill a batch is dropped (a fresh shuffle each epoch, so every sample
             is seen), which keeps one compiled shape.
-        learning_rate: the (peak) learning rate.
+        learning_rate: the (peak) learning rate, finite and > 0.
         weight_decay: for ``"adam"``, an L2 penalty added to the gradient before the
             moment estimates (``Adam(weight_decay=...)`` of the reference); for
             ``"adamw"``, decoupled decay ``-lr * weight_decay * w`` (Loshchilov &
-            Hutter).
+            Hutter). Finite and >= 0.
         optimizer: ``"adam"`` or ``"adamw"``.
         schedule: ``"step"`` (``step_factor`` every ``step_every_epochs``),
             ``"cosine"`` (to ``final_lr_fraction * learning_rate`` at the last epoch)
             or ``"onecycle"``.
         step_every_epochs: epochs between two decays of the step schedule.
-        step_factor: the multiplier of each decay of the step schedule.
-        final_lr_fraction: the cosine schedule's final rate as a fraction.
+        step_factor: the multiplier of each decay of the step schedule, in ``(0, 1]``.
+        final_lr_fraction: the cosine schedule's final rate as a fraction, in ``[0, 1]``.
         loss: ``"l2"`` (relative L2) or ``"h1"`` (relative H1, Fourier-space).
         loss_reduction: how the per-sample losses of a batch make the loss that is
             differentiated: ``"mean"`` or ``"sum"`` (the FNO reference code). The
             recorded ``train_loss`` is the per-sample mean either way.
-        domain_length: the side of the (periodic) domain, for the H1 loss and metric.
+        domain_length: the side of the (periodic) domain, for the H1 loss and metric;
+            finite and > 0.
         seed: seeds the shuffling of the batches.
         checkpoint_every: epochs between two checkpoints (the last epoch is always
             written).
@@ -88,11 +101,8 @@ class TrainConfig:
             _check_positive_int("eval_batch_size", self.eval_batch_size)
         if not isinstance(self.seed, numbers.Integral):
             raise ValueError(f"TrainConfig.seed expects an integer, got {self.seed!r}")
-        for name in ("learning_rate", "domain_length"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"TrainConfig.weight_decay must be >= 0, got {self.weight_decay}")
+        for name, (expected, in_range) in _FLOAT_RANGES.items():
+            _check_float(name, getattr(self, name), expected, in_range)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a JSON-ready dict."""
@@ -120,6 +130,12 @@ def _check_name(field: str, value: str, valid: tuple[str, ...]) -> None:
         raise ValueError(
             f"unknown {field} {value!r} in TrainConfig; expected one of {', '.join(valid)}"
         )
+
+
+def _check_float(field: str, value: Any, expected: str, in_range: Callable[[float], bool]) -> None:
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (is_number and in_range(float(value))):
+        raise ValueError(f"TrainConfig.{field} expects {expected}, got {value!r}")
 
 
 def _check_positive_int(field: str, value: Any) -> None:

@@ -2,6 +2,8 @@
 weight decay is coupled (Adam) or decoupled (AdamW)."""
 
 import json
+import math
+import re
 
 import jax.numpy as jnp
 import numpy as np
@@ -33,7 +35,7 @@ def test_unknown_names_raise_listing_the_valid_ones(field, value, valid):
 def test_bad_values_and_unknown_fields_are_rejected():
     with pytest.raises(ValueError, match="batch_size expects a positive integer, got 0"):
         TrainConfig(batch_size=0)
-    with pytest.raises(ValueError, match="learning_rate must be positive"):
+    with pytest.raises(ValueError, match="learning_rate expects a finite number > 0, got -1.0"):
         TrainConfig(learning_rate=-1.0)
     with pytest.raises(ValueError, match="no field.*lr"):
         TrainConfig.from_dict({"lr": 1e-3})
@@ -57,3 +59,41 @@ def test_adam_adds_weight_decay_to_the_gradient_and_adamw_decouples_it():
     np.testing.assert_allclose(
         one_step_with_zero_gradient("adamw", weights), -0.01 * 0.1 * weights, rtol=1e-12
     )
+
+
+INF, NAN = math.inf, math.nan
+
+
+@pytest.mark.parametrize(
+    "field, value, expected",
+    [
+        ("learning_rate", INF, "a finite number > 0"),
+        ("learning_rate", NAN, "a finite number > 0"),
+        ("learning_rate", 0.0, "a finite number > 0"),
+        ("learning_rate", True, "a finite number > 0"),
+        ("learning_rate", "1e-3", "a finite number > 0"),
+        ("weight_decay", INF, "a finite number >= 0"),
+        ("weight_decay", NAN, "a finite number >= 0"),
+        ("weight_decay", -1e-4, "a finite number >= 0"),
+        ("step_factor", -1.0, "a number in (0, 1]"),
+        ("step_factor", 0.0, "a number in (0, 1]"),
+        ("step_factor", 1.5, "a number in (0, 1]"),
+        ("step_factor", NAN, "a number in (0, 1]"),
+        ("final_lr_fraction", -0.1, "a number in [0, 1]"),
+        ("final_lr_fraction", 1.1, "a number in [0, 1]"),
+        ("final_lr_fraction", INF, "a number in [0, 1]"),
+        ("domain_length", INF, "a finite number > 0"),
+        ("domain_length", 0.0, "a finite number > 0"),
+        ("domain_length", NAN, "a finite number > 0"),
+    ],
+)
+def test_float_fields_out_of_range_are_named(field, value, expected):
+    message = f"TrainConfig.{field} expects {expected}, got {value!r}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TrainConfig(**{field: value})
+
+
+def test_float_fields_accept_their_boundaries():
+    config = TrainConfig(weight_decay=0.0, step_factor=1.0, final_lr_fraction=1.0)
+    assert (config.weight_decay, config.step_factor, config.final_lr_fraction) == (0, 1, 1)
+    assert TrainConfig(final_lr_fraction=0.0, learning_rate=2).learning_rate == 2
