@@ -16,18 +16,70 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 
+# Where Linux reports the process's umask without changing it (since Linux 4.7).
+_PROC_STATUS = "/proc/self/status"
+
+
+def current_umask() -> int:
+    """The process's file-creation mask, read without changing it where possible.
+
+    The only portable way to read the umask is to set it and set it back, which for a
+    moment changes the mask of every thread: a file another thread creates meanwhile
+    gets the wrong mode. So Linux's ``Umask:`` line of ``/proc/self/status``, which is
+    read-only and current, comes first; the set-and-restore is the fallback where there
+    is no such line (macOS, BSD, an old kernel), and it sets the strict mask ``0o077``
+    for that moment, so that the race can only make such a file more private. The mask
+    is read on every call rather than once at import, so that a program that sets its
+    umask after importing sciml is obeyed.
+    """
+    try:
+        with open(_PROC_STATUS, encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o077)
+    os.umask(old)
+    return old
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable by flushing the directory entry (POSIX)."""
+    if os.name != "posix":  # pragma: no cover - Windows cannot open a directory
+        return
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    """Write ``data`` to ``path`` so that it holds either its old content or all of
+    ``data``, even after a crash or a power loss.
+
+    The data go to a temporary file beside ``path``, which is flushed to disk (fsync)
+    and renamed into place; then the folder is flushed, so that the rename itself
+    survives. Without the first fsync a power loss could leave ``path`` renamed but
+    empty. The file gets the mode of any newly created file, ``0o666`` less the umask
+    (:func:`current_umask`), not the ``0o600`` of a temporary file. After an error the
+    temporary file is removed and ``path`` is left as it was.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), 0o666 & ~current_umask())
             file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_directory(path.parent)
     return path
 
 
