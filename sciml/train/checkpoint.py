@@ -19,6 +19,15 @@ Arrays are stored as flat lists of leaves and put back into the structure of a
 round-trips exactly; the leaf descriptions catch a ``like`` of the wrong shape (and,
 for the optimiser state, of another structure).
 
+Nothing read back is trusted. Each leaf description carries a BLAKE2b-128 checksum
+of the array's bytes (C order, little-endian), taken from the host copy at saving and
+recomputed on the arrays read back; the ``train`` record carries one of itself (of its
+canonical JSON) and one of the caller's metadata. A checkpoint whose file is missing
+or unreadable, or whose array or record does not match its checksum, is refused with
+a :class:`DamagedCheckpointError` naming it. Asked for "the latest", the loaders take
+the newest checkpoint that reads back intact, and warn (:class:`DamagedCheckpointWarning`)
+of each newer one skipped, with the reason; :attr:`Checkpoint.skipped` lists them.
+
 A save is atomic: orbax writes each checkpoint into a temporary folder
 (``<epoch>.orbax-checkpoint-tmp...``) and renames it once complete (on object stores,
 where renaming is not atomic, it marks completion with a commit file instead), so a
@@ -28,28 +37,57 @@ crash mid-write leaves no folder that loading would take for a checkpoint.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
-from collections.abc import Iterator
+import sys
+import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
+from jax.experimental import multihost_utils
 from jaxtyping import PyTree
 
+from sciml.distributed import is_primary
 from sciml.train.checks import check_json
 from sciml.train.config import TrainConfig
 from sciml.train.optimizers import make_optimizer
 from sciml.train.trainable import trainable_filter
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+UNVERIFIED_FORMAT = 1
+"""The format written before checkpoints carried checksums: read, with a warning."""
 KEEP_CHECKPOINTS = 3
 PART_SOURCES = ("config", "user")
 """Where a run's optimiser or loss came from: the TrainConfig, or the caller."""
+SET_ASIDE_SUFFIX = ".damaged"
+"""A damaged checkpoint set aside by :func:`set_aside` is renamed ``<epoch>.damaged``."""
+
+_T = TypeVar("_T")
+
+
+class DamagedCheckpointError(ValueError):
+    """A checkpoint does not read back as it was written: a file of it is missing or
+    unreadable, or an array or record does not match the checksum stored with it."""
+
+
+class DamagedCheckpointWarning(UserWarning):
+    """Loading "the latest" checkpoint skipped a damaged one for an older intact one."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SkippedCheckpoint:
+    """A checkpoint passed over as damaged: its folder, and why."""
+
+    path: Path
+    reason: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +109,9 @@ class Checkpoint:
             names, ``"user"`` if the caller passed its own (``fit(optimizer=...)``).
         loss: ``"config"`` if the training loss was ``config.loss``, ``"user"`` if the
             caller passed a loss callable.
+        skipped: the newer checkpoints passed over as damaged when "the latest" was
+            asked for, newest first (empty when the newest was intact or an epoch was
+            named).
     """
 
     path: Path
@@ -85,6 +126,7 @@ class Checkpoint:
     schedule_steps: int | None
     optimizer: str = "config"
     loss: str = "config"
+    skipped: tuple[SkippedCheckpoint, ...] = ()
 
 
 class CheckpointWriter:
@@ -126,6 +168,7 @@ class CheckpointWriter:
         check_json("checkpoint metadata", metadata)
         _check_sources(optimizer=optimizer, loss=loss)
         model_arrays = eqx.filter(model, eqx.is_array)
+        metadata = json.loads(json.dumps(metadata or {}))  # as it will read back
         train = {
             "format": FORMAT_VERSION,
             "epoch": int(epoch),
@@ -138,12 +181,14 @@ class CheckpointWriter:
             "schedule_steps": schedule_steps,
             "optimizer": optimizer,
             "loss": loss,
-            "model_leaves": _describe(model_arrays),
-            "opt_state_leaves": None if opt_state is None else _describe(opt_state),
+            "model_leaves": _describe(model_arrays, checksums=True),
+            "opt_state_leaves": None if opt_state is None else _describe(opt_state, checksums=True),
+            "metadata_checksum": _json_checksum(metadata),
         }
+        train["checksum"] = _json_checksum(train)
         items = {
             "train": ocp.args.JsonSave(train),
-            "metadata": ocp.args.JsonSave(metadata or {}),
+            "metadata": ocp.args.JsonSave(metadata),
         }
         # Copies, so that buffers the caller donates to its next step stay untouched
         # while the files are written in the background.
@@ -153,7 +198,13 @@ class CheckpointWriter:
                 items[name] = ocp.args.StandardSave(
                     {str(i): jnp.copy(leaf) for i, leaf in enumerate(leaves)}
                 )
-        self._manager.save(int(epoch), args=ocp.args.Composite(**items))
+        if not self._manager.save(int(epoch), args=ocp.args.Composite(**items)):
+            # orbax skips, without an error, a step not newer than its latest one
+            raise ValueError(
+                f"cannot write checkpoint {epoch} into {self.directory}: it already holds "
+                f"checkpoint {self._manager.latest_step()}; checkpoints are written in "
+                "increasing epochs"
+            )
         return self.directory / str(int(epoch))
 
     def latest_epoch(self) -> int | None:
@@ -231,7 +282,13 @@ def save_checkpoint(
 
 
 def latest_epoch(directory: str | os.PathLike) -> int | None:
-    """The epoch of the newest complete checkpoint in ``directory``, or None."""
+    """The epoch of the newest checkpoint in ``directory``, or None if it holds none.
+
+    Only the folder names are read: the newest checkpoint counts even if it is damaged,
+    so a folder whose checkpoints are all damaged still holds a run (not to be written
+    over). The loaders, asked for the latest, take the newest one that reads back
+    intact instead; :func:`latest_intact_epoch` finds that one without a model.
+    """
     directory = Path(directory).absolute()
     if not directory.is_dir():
         return None
@@ -242,31 +299,97 @@ def latest_epoch(directory: str | os.PathLike) -> int | None:
         manager.close()
 
 
+def latest_intact_epoch(
+    directory: str | os.PathLike,
+) -> tuple[int | None, tuple[SkippedCheckpoint, ...]]:
+    """The epoch of the newest checkpoint in ``directory`` that reads back intact, and
+    the newer ones skipped as damaged, newest first.
+
+    Every record and array of a checkpoint is read back and checked against its
+    checksum; no model is needed (the arrays are read as their descriptions say).
+    The epoch is None if the directory holds no intact checkpoint.
+    """
+    directory = Path(directory).absolute()
+    if not directory.is_dir():
+        return None, ()
+    manager = _reader(directory)
+    skipped = []
+    try:
+        for step in sorted(manager.all_steps(), reverse=True):
+            path = directory / str(step)
+            try:
+                _read_everything(manager, path, step)
+            except DamagedCheckpointError as error:
+                skipped.append(SkippedCheckpoint(path, str(error)))
+            else:
+                return step, tuple(skipped)
+        return None, tuple(skipped)
+    finally:
+        manager.close()
+
+
+def set_aside(skipped: tuple[SkippedCheckpoint, ...]) -> list[Path]:
+    """Rename each damaged checkpoint ``<epoch>`` to ``<epoch>.damaged``, kept for a
+    look but no longer a checkpoint, so that a run resumed from an older one can
+    write those epochs again (the process writing files once per run renames, the
+    others wait for it).
+
+    Returns:
+        The new folders.
+    """
+    moved = []
+    for skip in skipped:
+        target = skip.path.with_name(skip.path.name + SET_ASIDE_SUFFIX)
+        number = 1
+        while target.exists():
+            number += 1
+            target = skip.path.with_name(f"{skip.path.name}{SET_ASIDE_SUFFIX}-{number}")
+        if is_primary():
+            skip.path.rename(target)
+        moved.append(target)
+    if moved:
+        if jax.process_count() > 1:
+            multihost_utils.sync_global_devices("sciml: damaged checkpoints set aside")
+        warnings.warn(
+            f"set the damaged checkpoints aside: {', '.join(map(str, moved))}",
+            DamagedCheckpointWarning,
+            stacklevel=2,
+        )
+    return moved
+
+
 def load_metadata(directory: str | os.PathLike, *, epoch: int | None = None) -> dict[str, Any]:
     """The caller's metadata stored with a checkpoint (the latest by default).
 
     Needs no model, so a command line can read the model's configuration from it and
-    then build the ``like`` model for :func:`load_model`.
+    then build the ``like`` model for :func:`load_model`. "The latest" is the newest
+    checkpoint whose records (not its arrays) read back intact.
+
+    Raises:
+        FileNotFoundError: if there is no checkpoint.
+        DamagedCheckpointError: if the checkpoint (or, for the latest, every one) is
+            damaged.
     """
-    with _open(directory, epoch) as (manager, _, epoch):
-        args = ocp.args.Composite(metadata=ocp.args.JsonRestore())
-        return manager.restore(epoch, args=args).metadata
+
+    def read(manager, path, step):
+        return _read_metadata(manager, path, step, _read_record(manager, path, step))
+
+    return _read_newest(directory, epoch, read)[0]
 
 
 def load_train_record(directory: str | os.PathLike, *, epoch: int | None = None) -> dict[str, Any]:
     """The JSON record of the run stored with a checkpoint (the latest by default):
     ``epoch``, ``config``, ``history``, ``optimizer`` and ``loss`` (``"config"`` or
-    ``"user"``), the leaf descriptions, ...; read without restoring any array.
+    ``"user"``), the leaf descriptions, ...; read without restoring any array, so "the
+    latest" is the newest checkpoint whose record reads back intact.
 
     Raises:
         FileNotFoundError: if there is no checkpoint.
+        DamagedCheckpointError: if the checkpoint's record (or, for the latest, every
+            one) is damaged.
         ValueError: if the checkpoint is of another format.
     """
-    with _open(directory, epoch) as (manager, directory, epoch):
-        train = manager.restore(epoch, args=ocp.args.Composite(train=ocp.args.JsonRestore())).train
-        _check_format(train, directory / str(epoch))
-    # checkpoints written before the caller could pass its own parts used the config's
-    return {"optimizer": "config", "loss": "config", **train}
+    return _read_newest(directory, epoch, _read_record)[0]
 
 
 def load_model(
@@ -278,19 +401,23 @@ def load_model(
         directory: a checkpoint folder written by ``fit`` or :func:`save_checkpoint`.
         like_model: a model of the same structure, shapes and dtypes (e.g. freshly
             initialised); its non-array fields are kept.
-        epoch: which checkpoint; the latest if None.
+        epoch: which checkpoint; if None, the newest one that reads back intact (a
+            :class:`DamagedCheckpointWarning` names each newer one skipped).
 
     Returns:
         The model.
 
     Raises:
         FileNotFoundError: if there is no checkpoint.
+        DamagedCheckpointError: if the checkpoint (or, for the latest, every one) is
+            damaged: a file missing or unreadable, an array not matching its checksum.
         ValueError: if the stored arrays do not fit ``like_model``.
     """
-    with _open(directory, epoch) as (manager, directory, epoch):
-        train = manager.restore(epoch, args=ocp.args.Composite(train=ocp.args.JsonRestore())).train
-        _check_format(train, directory / str(epoch))
-        return _restore_model(manager, epoch, train, like_model)
+
+    def read(manager, path, step):
+        return _restore_model(manager, path, step, _read_record(manager, path, step), like_model)
+
+    return _read_newest(directory, epoch, read)[0]
 
 
 def load_checkpoint(
@@ -305,7 +432,9 @@ def load_checkpoint(
     Args:
         directory: a checkpoint folder written by ``fit`` or :func:`save_checkpoint`.
         like_model: a model of the same structure, shapes and dtypes.
-        epoch: which checkpoint; the latest if None.
+        epoch: which checkpoint; if None, the newest one that reads back intact (a
+            :class:`DamagedCheckpointWarning` names each newer one skipped, and
+            :attr:`Checkpoint.skipped` lists them).
         like_opt_state: the structure of the optimiser state (arrays or
             ``jax.ShapeDtypeStruct``); by default rebuilt from the stored TrainConfig
             for the trainable leaves of ``like_model``. The state of a run with its
@@ -317,91 +446,245 @@ def load_checkpoint(
 
     Raises:
         FileNotFoundError: if there is no checkpoint.
+        DamagedCheckpointError: if the checkpoint (or, for the latest, every one) is
+            damaged: a file missing or unreadable, an array or record not matching its
+            checksum.
         ValueError: if the stored arrays do not fit ``like_model``/``like_opt_state``
             (for the optimiser state: the same number, paths, shapes and dtypes).
     """
-    with _open(directory, epoch) as (manager, directory, epoch):
-        stored = manager.restore(
-            epoch,
-            args=ocp.args.Composite(train=ocp.args.JsonRestore(), metadata=ocp.args.JsonRestore()),
-        )
-        train = {"optimizer": "config", "loss": "config", **stored.train}
-        _check_format(train, directory / str(epoch))
+
+    def read(manager, path, step):
+        train = _read_record(manager, path, step)
+        metadata = _read_metadata(manager, path, step, train)
         config = None if train["config"] is None else TrainConfig.from_dict(train["config"])
-        model = _restore_model(manager, epoch, train, like_model)
-        if like_opt_state is None and config is not None and train["optimizer"] == "config":
+        model = _restore_model(manager, path, step, train, like_model)
+        structure = like_opt_state
+        if structure is None and config is not None and train["optimizer"] == "config":
             params = eqx.filter(like_model, trainable_filter(like_model))
             optimizer = make_optimizer(config, lambda step: 0.0)
-            like_opt_state = jax.eval_shape(optimizer.init, params)
+            structure = jax.eval_shape(optimizer.init, params)
         opt_state = None
-        if like_opt_state is not None and train["opt_state_leaves"] is not None:
+        if structure is not None and train["opt_state_leaves"] is not None:
             opt_state = _restore_leaves(
-                manager, epoch, "opt_state", train["opt_state_leaves"], like_opt_state
+                manager, path, step, "opt_state", train["opt_state_leaves"], structure
             )
-    key = train["key"]
-    return Checkpoint(
-        path=directory / str(epoch),
-        epoch=epoch,
-        model=model,
-        opt_state=opt_state,
-        config=config,
-        key=(
-            None
-            if key is None
-            else jax.random.wrap_key_data(jnp.asarray(np.asarray(key, np.uint32)))
-        ),
-        history={name: list(values) for name, values in train["history"].items()},
-        metadata=stored.metadata,
-        steps_per_epoch=train["steps_per_epoch"],
-        schedule_steps=train["schedule_steps"],
-        optimizer=train["optimizer"],
-        loss=train["loss"],
+        key = train["key"]
+        return Checkpoint(
+            path=path,
+            epoch=step,
+            model=model,
+            opt_state=opt_state,
+            config=config,
+            key=(
+                None
+                if key is None
+                else jax.random.wrap_key_data(jnp.asarray(np.asarray(key, np.uint32)))
+            ),
+            history={name: list(values) for name, values in train["history"].items()},
+            metadata=metadata,
+            steps_per_epoch=train["steps_per_epoch"],
+            schedule_steps=train["schedule_steps"],
+            optimizer=train["optimizer"],
+            loss=train["loss"],
+        )
+
+    checkpoint, skipped = _read_newest(directory, epoch, read)
+    return dataclasses.replace(checkpoint, skipped=skipped)
+
+
+def _read_newest(
+    directory: str | os.PathLike,
+    epoch: int | None,
+    read: Callable[[ocp.CheckpointManager, Path, int], _T],
+) -> tuple[_T, tuple[SkippedCheckpoint, ...]]:
+    """``read(manager, path, epoch)`` of checkpoint ``epoch`` in ``directory``; if
+    ``epoch`` is None, of the newest checkpoint ``read`` finds intact, warning of the
+    newer ones it finds damaged. Returns what ``read`` returned and those skipped."""
+    with _open(directory) as (manager, directory, steps):
+        if epoch is not None:
+            if epoch not in steps:
+                raise FileNotFoundError(
+                    f"no checkpoint of epoch {epoch} in {directory}; available: {sorted(steps)}"
+                )
+            return read(manager, directory / str(epoch), epoch), ()
+        skipped: list[SkippedCheckpoint] = []
+        for step in sorted(steps, reverse=True):
+            path = directory / str(step)
+            try:
+                result = read(manager, path, step)
+            except DamagedCheckpointError as error:
+                skipped.append(SkippedCheckpoint(path, str(error)))
+                continue
+            if skipped:
+                warnings.warn(
+                    f"loaded {path} instead of the damaged newer checkpoints: "
+                    + "; ".join(skip.reason for skip in skipped),
+                    DamagedCheckpointWarning,
+                    stacklevel=3,
+                )
+            return result, tuple(skipped)
+    raise DamagedCheckpointError(
+        f"no checkpoint in {directory} reads back intact: "
+        + "; ".join(skip.reason for skip in skipped)
     )
 
 
-def _check_format(train, path):
-    if train.get("format") != FORMAT_VERSION:
+def _read_everything(manager, path, epoch):
+    """Read back and verify every record and array of a checkpoint, as stored."""
+    train = _read_record(manager, path, epoch)
+    _read_metadata(manager, path, epoch, train)
+    sharding = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    for item in ("model", "opt_state"):
+        described = train[f"{item}_leaves"] or []
+        abstract = [
+            jax.ShapeDtypeStruct(tuple(leaf["shape"]), jnp.dtype(leaf["dtype"]), sharding=sharding)
+            for leaf in described
+        ]
+        if abstract:
+            _read_leaves(manager, path, epoch, item, described, abstract)
+
+
+def _read_record(manager, path, epoch) -> dict[str, Any]:
+    """The ``train`` record of a checkpoint, checked against its checksum."""
+    train = _restore(manager, path, epoch, "its training record", train=ocp.args.JsonRestore())
+    train = train.train
+    if not isinstance(train, dict):
+        raise _damaged(path, f"its training record {path / 'train'} is not a JSON object")
+    if "checksum" in train:
+        if train["checksum"] != _json_checksum({k: v for k, v in train.items() if k != "checksum"}):
+            raise _damaged(
+                path, f"its training record {path / 'train'} does not match its checksum"
+            )
+    elif train.get("format") == UNVERIFIED_FORMAT:
+        warnings.warn(
+            f"{path} was written before checkpoints carried checksums: it is read unverified",
+            stacklevel=4,
+        )
+    else:
+        raise _damaged(path, f"its training record {path / 'train'} carries no checksum")
+    if train.get("format") not in (FORMAT_VERSION, UNVERIFIED_FORMAT):
         raise ValueError(
             f"{path} is a checkpoint of format {train.get('format')!r}; this version of "
-            f"sciml reads format {FORMAT_VERSION}"
+            f"sciml reads formats {UNVERIFIED_FORMAT} and {FORMAT_VERSION}"
         )
+    # checkpoints written before the caller could pass its own parts used the config's
+    return {"optimizer": "config", "loss": "config", **train}
 
 
-def _restore_model(manager, epoch, train, like_model):
+def _read_metadata(manager, path, epoch, train) -> dict[str, Any]:
+    """The caller's metadata of a checkpoint, checked against the record's checksum."""
+    metadata = _restore(manager, path, epoch, "its metadata", metadata=ocp.args.JsonRestore())
+    metadata = metadata.metadata
+    if "metadata_checksum" in train and _json_checksum(metadata) != train["metadata_checksum"]:
+        raise _damaged(path, f"its metadata {path / 'metadata'} does not match its checksum")
+    return metadata
+
+
+def _restore_model(manager, path, epoch, train, like_model):
     arrays, rest = eqx.partition(like_model, eqx.is_array)
-    arrays = _restore_leaves(manager, epoch, "model", train["model_leaves"], arrays)
+    arrays = _restore_leaves(manager, path, epoch, "model", train["model_leaves"], arrays)
     return eqx.combine(arrays, rest)
 
 
-def _restore_leaves(manager, epoch, item, described, like):
-    """The stored leaves of ``item``, in the structure of ``like``."""
+def _restore_leaves(manager, path, epoch, item, described, like):
+    """The stored leaves of ``item``, verified, in the structure of ``like``."""
     leaves, treedef = jax.tree.flatten(like)
     _check_leaves(item, described, _describe(like))
     if not leaves:
         return like
     default = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-    abstract = {
-        str(i): jax.ShapeDtypeStruct(
+    abstract = [
+        jax.ShapeDtypeStruct(
             leaf.shape, leaf.dtype, sharding=getattr(leaf, "sharding", None) or default
         )
-        for i, leaf in enumerate(leaves)
-    }
-    restored = manager.restore(
-        epoch, args=ocp.args.Composite(**{item: ocp.args.StandardRestore(abstract)})
+        for leaf in leaves
+    ]
+    return jax.tree.unflatten(
+        treedef, _read_leaves(manager, path, epoch, item, described, abstract)
+    )
+
+
+def _read_leaves(manager, path, epoch, item, described, abstract) -> list[jax.Array]:
+    """The arrays of ``item`` read as ``abstract`` says, each checked against the
+    checksum of its description."""
+    restored = _restore(
+        manager,
+        path,
+        epoch,
+        f"its {item} arrays",
+        **{item: ocp.args.StandardRestore({str(i): leaf for i, leaf in enumerate(abstract)})},
     )[item]
-    return jax.tree.unflatten(treedef, [restored[str(i)] for i in range(len(leaves))])
+    try:
+        leaves = [restored[str(i)] for i in range(len(abstract))]
+    except (KeyError, TypeError) as error:
+        raise _damaged(path, f"its {item} arrays in {path / item} are incomplete") from error
+    for description, leaf in zip(described, leaves):
+        if "checksum" not in description:  # a checkpoint of the unverified format
+            continue
+        if (
+            list(leaf.shape) != description["shape"]
+            or str(leaf.dtype) != description["dtype"]
+            or _checksum(leaf) != description["checksum"]
+        ):
+            raise _damaged(
+                path,
+                f"its {item} array {description['path']}, read from {path / item}, does "
+                "not match its checksum",
+            )
+    return leaves
 
 
-def _describe(tree) -> list[dict[str, Any]]:
+def _restore(manager, path, epoch, what, **items):
+    try:
+        return manager.restore(epoch, args=ocp.args.Composite(**items))
+    except Exception as error:  # whatever a missing or garbled file makes orbax raise
+        message = str(error).strip().splitlines()
+        detail = f"{type(error).__name__}: {message[0][:300] if message else ''}"
+        raise _damaged(path, f"cannot read {what} ({detail})") from error
+
+
+def _damaged(path, detail) -> DamagedCheckpointError:
+    return DamagedCheckpointError(f"the checkpoint {path} is damaged: {detail}")
+
+
+def _describe(tree, *, checksums: bool = False) -> list[dict[str, Any]]:
     flat = jax.tree_util.tree_flatten_with_path(tree)[0]
-    return [
-        {
+    descriptions = []
+    for path, leaf in flat:
+        description = {
             "path": jax.tree_util.keystr(path),
             "shape": list(np.shape(leaf)),
             "dtype": str(leaf.dtype),
         }
-        for path, leaf in flat
-    ]
+        if checksums:
+            description["checksum"] = _checksum(leaf)
+        descriptions.append(description)
+    return descriptions
+
+
+def _checksum(array) -> str:
+    """BLAKE2b-128 of the array's bytes, in C order and little-endian (the same on
+    every host)."""
+    host = np.ascontiguousarray(_host_copy(array)).reshape(-1)
+    order = host.dtype.byteorder
+    if order == ">" or (order == "=" and sys.byteorder == "big"):
+        host = host.byteswap()
+    return hashlib.blake2b(host.view(np.uint8).data, digest_size=16).hexdigest()
+
+
+def _host_copy(array) -> np.ndarray:
+    """The whole of ``array`` on this host (of a replicated array, the local copy)."""
+    if isinstance(array, jax.Array) and not array.is_fully_addressable:
+        if array.is_fully_replicated:
+            return np.asarray(array.addressable_shards[0].data)
+        return np.asarray(multihost_utils.process_allgather(array, tiled=True))
+    return np.asarray(array)
+
+
+def _json_checksum(value) -> str:
+    """BLAKE2b-128 of the canonical JSON of ``value`` (sorted keys, no spaces)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 _REBUILD_HINTS = {
@@ -456,22 +739,16 @@ def _reader(directory: Path) -> ocp.CheckpointManager:
 
 
 @contextmanager
-def _open(directory, epoch) -> Iterator[tuple[ocp.CheckpointManager, Path, int]]:
-    """A read-only manager of ``directory``, its path and the epoch to read."""
+def _open(directory) -> Iterator[tuple[ocp.CheckpointManager, Path, list[int]]]:
+    """A read-only manager of ``directory``, its path and its checkpoints' epochs."""
     directory = Path(directory).absolute()
     if not directory.is_dir():
         raise FileNotFoundError(f"no checkpoint directory at {directory}")
     manager = _reader(directory)
     try:
-        steps = manager.all_steps()
+        steps = list(manager.all_steps())
         if not steps:
             raise FileNotFoundError(f"no complete checkpoint in {directory}")
-        if epoch is None:
-            epoch = max(steps)
-        elif epoch not in steps:
-            raise FileNotFoundError(
-                f"no checkpoint of epoch {epoch} in {directory}; available: {sorted(steps)}"
-            )
-        yield manager, directory, epoch
+        yield manager, directory, steps
     finally:
         manager.close()
