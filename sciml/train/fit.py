@@ -29,8 +29,10 @@ from sciml.distributed import (
 from sciml.train.checkpoint import (
     CheckpointWriter,
     latest_epoch,
+    latest_intact_epoch,
     load_checkpoint,
     load_train_record,
+    set_aside,
 )
 from sciml.train.checks import (
     check_json,
@@ -131,13 +133,14 @@ def fit(
             checkpoints unless it is the ``resume`` folder; defaults to ``resume``.
         resume: a checkpoint folder of a run with the same config (``epochs`` aside),
             training set size, and kind of optimiser and loss (the config's or the
-            caller's): training goes on after its latest checkpoint and ends
-            bit-for-bit where the uninterrupted run ends. The learning-rate schedule
-            stays that run's, so more ``epochs`` go on at its final rate. A caller's
-            ``optimizer`` must make a state of the stored structure (checked);
-            that it is the same transformation, with the same hyperparameters, and
-            that a loss callable is the same function, cannot be checked and are the
-            caller's to keep.
+            caller's): training goes on after its newest checkpoint that reads back
+            intact (newer damaged ones are named in a warning and renamed
+            ``<epoch>.damaged``) and ends bit-for-bit where the uninterrupted run
+            ends. The learning-rate schedule stays that run's, so more ``epochs`` go on
+            at its final rate. A caller's ``optimizer`` must make a state of the
+            stored structure (checked); that it is the same transformation, with the
+            same hyperparameters, and that a loss callable is the same function,
+            cannot be checked and are the caller's to keep.
         progress: show a progress bar over the epochs.
         callbacks: ``cb(epoch, history)`` after each epoch (counted from 1) and its
             checkpoint; an exception raised by one stops the run, that epoch's
@@ -174,7 +177,8 @@ def fit(
             by the mesh's batch devices or a mesh without a ``"batch"`` axis, non-JSON
             metadata, a checkpoint folder in use by another run, or a resume with
             another configuration, training set size, kind of optimiser or loss, or
-            optimiser state structure.
+            optimiser state structure; a ``DamagedCheckpointError`` if no
+            checkpoint in ``resume`` reads back intact.
         FileNotFoundError: if ``resume`` holds no checkpoint.
         NonFiniteLossError: (a FloatingPointError) if an epoch ends with a non-finite
             loss or parameters; that epoch is not checkpointed, earlier ones are kept.
@@ -392,8 +396,18 @@ class _Run:
         elif self.last_checkpoint is None:
             kept = f"no checkpoint had been written yet in {writer.directory}"
         else:
+            good: int | None
             good, path = self.last_checkpoint
-            kept = f"the last good checkpoint (epoch {good}) is kept at {path}"
+            damaged = ""
+            if path.parent == writer.directory:
+                # written by this run or resumed from this folder: good once read back intact
+                good, skipped = latest_intact_epoch(writer.directory)
+                path = None if good is None else writer.directory / str(good)
+                damaged = "".join(f"; {skip.reason}" for skip in skipped)
+            if path is None:
+                kept = f"no intact checkpoint is left in {writer.directory}{damaged}"
+            else:
+                kept = f"the last good checkpoint (epoch {good}) is kept at {path}{damaged}"
         message = (
             f"epoch {failed}: the training loss or the parameters are not finite (mean "
             f"loss {mean_loss}); training stopped and epoch {failed} was not "
@@ -467,10 +481,10 @@ def _load_resumable(resume, model, params, config, parts, steps_per_epoch, mesh)
         jax.eval_shape(optimizer.init, params),
     )
     like_model = eqx.combine(put_replicated(eqx.filter(model, eqx.is_array), mesh), model)
-    checkpoint = load_checkpoint(
-        resume, like_model, epoch=record["epoch"], like_opt_state=opt_state_structure
-    )
+    # the newest checkpoint that reads back intact, which may be older than record's
+    checkpoint = load_checkpoint(resume, like_model, like_opt_state=opt_state_structure)
     _check_resume(checkpoint, config, steps_per_epoch)
+    set_aside(checkpoint.skipped)  # so that the run writes those epochs again
     return checkpoint
 
 

@@ -1,10 +1,11 @@
 """Checkpoints are verified on loading: a damaged one is refused by name, and "the
-latest" falls back to the newest intact one."""
+latest" falls back to the newest intact one (resume too, bit for bit)."""
 
 import collections
 import json
 import random
 import shutil
+import time
 import warnings
 from pathlib import Path
 
@@ -16,7 +17,9 @@ import optax
 import pytest
 
 from sciml.train import (
+    NonFiniteLossError,
     TrainConfig,
+    fit,
     latest_epoch,
     load_checkpoint,
     load_metadata,
@@ -204,6 +207,123 @@ def test_a_checkpoint_of_the_unchecked_format_is_read_with_a_warning(saved, tmp_
     path.write_text(json.dumps({**record, "format": 1}))
     with pytest.warns(UserWarning, match="before checkpoints carried checksums"):
         assert same_arrays(load_model(directory, saved[1][1][0]), saved[1][2][0])
+
+
+# --- resume ------------------------------------------------------------------------
+
+
+class Interrupt(Exception):
+    pass
+
+
+def stop_after(epoch_to_stop):
+    def callback(epoch, history):
+        if epoch == epoch_to_stop:
+            raise Interrupt
+
+    return callback
+
+
+@pytest.fixture(scope="module")
+def interrupted(problem, model, tmp_path_factory):
+    """An uninterrupted run, and one stopped after epoch 3 (checkpoints 1, 2, 3)."""
+    full = fit(model, *problem, config=CONFIG, progress=False)
+    folder = tmp_path_factory.mktemp("interrupted") / "run"
+    with pytest.raises(Interrupt):
+        fit(
+            model,
+            *problem,
+            config=CONFIG,
+            checkpoint_dir=folder,
+            callbacks=[stop_after(3)],
+            progress=False,
+        )
+    assert latest_epoch(folder) == 3
+    return full, folder
+
+
+def assert_same_run(resumed, full):
+    (model, history), (full_model, full_history) = resumed, full
+    assert same_arrays(model, full_model)
+    for name in ("train_loss", "test_l2", "learning_rate"):
+        assert history[name] == full_history[name], name
+
+
+def test_resume_falls_back_past_a_deleted_model_and_ends_bit_for_bit(
+    interrupted, problem, model, tmp_path
+):
+    full, folder = interrupted
+    shutil.copytree(folder, tmp_path / "run")
+    shutil.rmtree(tmp_path / "run" / "3" / "model")
+    with pytest.warns(DamagedCheckpointWarning, match=f"{tmp_path / 'run' / '3'}"):
+        resumed = fit(model, *problem, config=CONFIG, resume=tmp_path / "run", progress=False)
+    assert_same_run(resumed, full)
+    # the damaged checkpoint is set aside, and epochs 3 and 4 written again
+    assert (tmp_path / "run" / "3.damaged").is_dir()
+    assert latest_intact_epoch(tmp_path / "run") == (4, ())
+    assert same_arrays(load_model(tmp_path / "run", model), full[0])
+
+
+def test_resume_skips_a_stray_empty_newest_folder(interrupted, problem, model, tmp_path):
+    full, folder = interrupted
+    shutil.copytree(folder, tmp_path / "run")
+    (tmp_path / "run" / "99").mkdir()
+    with pytest.warns(DamagedCheckpointWarning, match=f"{tmp_path / 'run' / '99'}"):
+        resumed = fit(model, *problem, config=CONFIG, resume=tmp_path / "run", progress=False)
+    assert_same_run(resumed, full)
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["2", "3", "4", "99.damaged"]
+
+
+def test_resume_refuses_a_folder_without_an_intact_checkpoint(
+    interrupted, problem, model, tmp_path
+):
+    _, folder = interrupted
+    shutil.copytree(folder, tmp_path / "run")
+    for step in ("1", "2", "3"):
+        shutil.rmtree(tmp_path / "run" / step / "model")
+    with pytest.raises(DamagedCheckpointError, match=f"no checkpoint in {tmp_path / 'run'}"):
+        fit(model, *problem, config=CONFIG, resume=tmp_path / "run", progress=False)
+
+
+def test_a_checkpoint_never_overwrites_a_newer_one(saved, tmp_path):
+    directory = copy_of(saved, tmp_path)
+    with pytest.raises(ValueError, match="already holds checkpoint 2"):
+        save_checkpoint(directory, 1, saved[1][1][0])
+
+
+def test_the_non_finite_stop_names_only_an_intact_checkpoint_good(tmp_path, problem, model):
+    # epochs 1 and 2 at lr 1e-3; from epoch 3 the step schedule multiplies it by 1e30
+    config = TrainConfig(
+        epochs=4,
+        batch_size=4,
+        learning_rate=1e-3,
+        step_every_epochs=2,
+        step_factor=1e30,
+        checkpoint_every=1,
+    )
+
+    def damage_checkpoint_2(epoch, history):
+        if epoch == 2:  # once orbax has renamed it into place, remove its arrays
+            deadline = time.monotonic() + 60
+            while not (tmp_path / "2" / "_CHECKPOINT_METADATA").exists():
+                assert time.monotonic() < deadline, "checkpoint 2 was never written"
+                time.sleep(0.01)
+            shutil.rmtree(tmp_path / "2" / "model")
+
+    with pytest.raises(NonFiniteLossError) as caught:
+        fit(
+            model,
+            problem[0],
+            config=config,
+            checkpoint_dir=tmp_path,
+            callbacks=[damage_checkpoint_2],
+            progress=False,
+        )
+    error = caught.value
+    assert error.epoch == 3 and error.checkpoint == tmp_path.absolute() / "1"
+    message = str(error)
+    assert f"last good checkpoint (epoch 1) is kept at {tmp_path.absolute() / '1'}" in message
+    assert f"the checkpoint {tmp_path.absolute() / '2'} is damaged" in message
 
 
 # --- fault injection -----------------------------------------------------------------
