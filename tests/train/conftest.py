@@ -49,3 +49,24 @@ def problem():
 def model():
     """An untrained PointwiseMLP 2 -> 1 (immutable, so shared)."""
     return PointwiseMLP(2, 1, key=jax.random.key(0))
+
+
+def poisoned_sgd(learning_rate, good_steps):
+    """Plain SGD whose updates turn NaN after ``good_steps`` steps: a run that
+    diverges at a chosen epoch, whatever the data."""
+    import optax
+
+    def init(params):
+        return jnp.zeros((), jnp.int32)
+
+    def update(updates, count, params=None):
+        scale = jnp.where(count < good_steps, -learning_rate, jnp.nan)
+        return jax.tree.map(lambda u: scale * u, updates), count + 1
+
+    return optax.GradientTransformation(init, update)
+
+
+@pytest.fixture(scope="module")
+def diverging():
+    """``poisoned_sgd``, for the tests of the stop on a non-finite loss."""
+    return poisoned_sgd

@@ -189,13 +189,21 @@ def test_resuming_from_nothing_is_a_missing_file(tmp_path, problem, wrapped):
         fit(wrapped, *problem, config=CONFIG, resume=tmp_path / "empty", progress=False)
 
 
-def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, problem, model):
-    # epoch 1 at lr 1e-3; from epoch 2 the step schedule multiplies it by 1e30
-    config = TrainConfig(
-        epochs=4, batch_size=4, learning_rate=1e-3, step_every_epochs=1, step_factor=1e30
-    )
+def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
+    tmp_path, problem, model, diverging
+):
+    # 6 steps an epoch: epoch 1 at lr 1e-3, then NaN updates
+    config = TrainConfig(epochs=4, batch_size=4, learning_rate=1e-3)
+    optimizer = diverging(1e-3, good_steps=6)
     with pytest.raises(NonFiniteLossError) as caught:
-        fit(model, problem[0], config=config, checkpoint_dir=tmp_path, progress=False)
+        fit(
+            model,
+            problem[0],
+            config=config,
+            optimizer=optimizer,
+            checkpoint_dir=tmp_path,
+            progress=False,
+        )
     error = caught.value
     assert isinstance(error, FloatingPointError)
     assert error.epoch == 2 and error.checkpoint == tmp_path.absolute() / "1"
