@@ -282,19 +282,31 @@ def save_checkpoint(
 
 
 def latest_epoch(directory: str | os.PathLike) -> int | None:
-    """The epoch of the newest checkpoint in ``directory``, or None if it holds none.
+    """The epoch of the newest checkpoint in ``directory`` whose training record reads
+    back intact, or None if it holds none.
 
-    Only the folder names are read: the newest checkpoint counts even if it is damaged,
-    so a folder whose checkpoints are all damaged still holds a run (not to be written
-    over). The loaders, asked for the latest, take the newest one that reads back
-    intact instead; :func:`latest_intact_epoch` finds that one without a model.
+    Only the records are read, not the arrays: a checkpoint whose arrays are damaged
+    still counts (the run trained that far; the loaders, asked for the latest, fall
+    back past it to the newest intact one), while a stray folder of that name, or one
+    whose record is missing or damaged, does not. :func:`latest_intact_epoch` reads
+    the arrays too.
     """
     directory = Path(directory).absolute()
     if not directory.is_dir():
         return None
     manager = _reader(directory)
     try:
-        return manager.latest_step()
+        for step in sorted(manager.all_steps(), reverse=True):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # of the unchecked format: the loaders warn
+                    _read_record(manager, directory / str(step), step)
+            except DamagedCheckpointError:
+                continue
+            except ValueError:  # of another format: a checkpoint all the same
+                pass
+            return step
+        return None
     finally:
         manager.close()
 
