@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from sciml.data.dataset import OperatorDataset, cache_dir, config_hash, load_splits, save_splits
+from sciml.data.dataset import (
+    OperatorDataset,
+    cache_dir,
+    config_hash,
+    load_splits,
+    save_splits,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -24,22 +30,41 @@ def load_or_generate(
     config: Mapping[str, Any],
     generate: Callable[[], Mapping[str, OperatorDataset]],
     directory: str | os.PathLike | None = None,
+    *,
+    required_splits: Collection[str] = (),
 ) -> tuple[dict[str, OperatorDataset], bool]:
     """Read the cached data set made by ``config``, or generate and cache it.
 
-    A cache file that cannot be read, is incomplete, fails its checksums or was made
-    by another config is never trusted: it is reported, generated afresh and
-    replaced (atomically).
+    A cache entry is never trusted: one that cannot be read, is incomplete, is damaged
+    anywhere (its manifest, a checksum, a link or external storage in place of its
+    data), was made by another config, disagrees with its config's ``n_train`` /
+    ``n_test``, holds non-finite values or lacks one of ``required_splits`` is logged
+    as ``discarding cache entry <path> (<why>); regenerating``, generated afresh and
+    replaced atomically.
+
+    Args:
+        name: the entry's name, before the config hash.
+        config: the JSON generation config; its hash names the entry.
+        generate: makes the splits when the cache cannot give them.
+        directory: the cache folder (default `cache_dir()`).
+        required_splits: split names the caller will use, e.g. ``("train", "test")``.
 
     Returns:
         ``(splits, from_cache)``.
+
+    Raises:
+        ValueError: ``generate`` made splits that disagree with ``config`` or lack a
+            required split (nothing is cached then).
     """
     path = cache_path(name, config, directory)
     if path.exists():
         try:
-            return load_splits(path, config), True
+            return load_splits(path, config, required_splits=required_splits), True
         except ValueError as error:
             logger.warning("discarding cache entry %s (%s); regenerating", path, error)
     splits = dict(generate())
-    save_splits(path, splits, config)
+    missing = sorted(set(required_splits) - set(splits))
+    if missing:
+        raise ValueError(f"the splits generated for {path} are {sorted(splits)}, lacking {missing}")
+    save_splits(path, splits, config)  # refuses splits that disagree with config
     return splits, False
