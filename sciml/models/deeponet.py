@@ -35,7 +35,6 @@ References:
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
@@ -45,7 +44,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from sciml.models.conv import Conv
-from sciml.models.spec import ModelSpec
+from sciml.models.spec import ModelSpec, check_count
 
 __all__ = [
     "BRANCHES",
@@ -78,17 +77,6 @@ def grid_points(
     ]
     mesh = jnp.meshgrid(*axes, indexing="ij")
     return jnp.stack([m.reshape(-1) for m in mesh], axis=-1)
-
-
-def _count(owner: str, name: str, value, *, minimum: int = 1) -> int:
-    """``value`` as an int, or a ValueError naming ``owner``, ``name`` and ``value``
-    unless it is an integer >= ``minimum`` (a bool or a float such as 2.5 is not)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        expected = {0: "a non-negative integer", 1: "a positive integer"}.get(
-            minimum, f"an integer >= {minimum}"
-        )
-        raise ValueError(f"{owner} expects {name} to be {expected}, got {value!r}")
-    return int(value)
 
 
 def _mlp(in_size, out_size, width, depth, activation, key, dtype, final=None):
@@ -301,8 +289,8 @@ class PODBasis(eqx.Module):
         training outputs.
         """
         grid = tuple(int(n) for n in grid)
-        p = _count("PODBasis.empty", "n_modes", n_modes)
-        c = _count("PODBasis.empty", "out_channels", out_channels)
+        p = check_count("PODBasis.empty", "n_modes", n_modes)
+        c = check_count("PODBasis.empty", "out_channels", out_channels)
         points = math.prod(grid)
         return cls(
             jnp.zeros((c, points), dtype),
@@ -362,11 +350,11 @@ def _make_branch(
     key,
     dtype,
 ):
-    width = _count(owner, "branch_width", width)
-    depth = _count(owner, "branch_depth", depth, minimum=0)
+    width = check_count(owner, "branch_width", width)
+    depth = check_count(owner, "branch_depth", depth, minimum=0)
     if kind == "conv":
         conv_channels = tuple(
-            _count(owner, f"conv_channels[{i}]", c) for i, c in enumerate(conv_channels)
+            check_count(owner, f"conv_channels[{i}]", c) for i, c in enumerate(conv_channels)
         )
     n_sensors = in_channels * math.prod(grid)
     if kind == "mlp":
@@ -443,12 +431,14 @@ class DeepONet(eqx.Module):
         dtype=jnp.float32,
     ):
         self.grid = _check_grid(grid)
-        self.in_channels = _count("DeepONet", "in_channels", in_channels)
-        self.out_channels = _count("DeepONet", "out_channels", out_channels)
-        self.n_basis = _count("DeepONet", "n_basis", n_basis)
-        self.fourier_features = _count("DeepONet", "fourier_features", fourier_features, minimum=0)
-        trunk_width = _count("DeepONet", "trunk_width", trunk_width)
-        trunk_depth = _count("DeepONet", "trunk_depth", trunk_depth, minimum=0)
+        self.in_channels = check_count("DeepONet", "in_channels", in_channels)
+        self.out_channels = check_count("DeepONet", "out_channels", out_channels)
+        self.n_basis = check_count("DeepONet", "n_basis", n_basis)
+        self.fourier_features = check_count(
+            "DeepONet", "fourier_features", fourier_features, minimum=0
+        )
+        trunk_width = check_count("DeepONet", "trunk_width", trunk_width)
+        trunk_depth = check_count("DeepONet", "trunk_depth", trunk_depth, minimum=0)
         self.periodic = bool(periodic)
         branch_key, trunk_key = jax.random.split(key)
         n_out = self.out_channels * self.n_basis
@@ -573,7 +563,7 @@ class PODDeepONet(eqx.Module):
         if n_basis is not None and int(n_basis) != pod.n_modes:
             raise ValueError(f"n_basis={n_basis} but the POD basis holds {pod.n_modes} modes")
         self.pod = pod.astype(dtype)
-        self.in_channels = _count("PODDeepONet", "in_channels", in_channels)
+        self.in_channels = check_count("PODDeepONet", "in_channels", in_channels)
         self.out_channels = pod.out_channels
         self.grid = _check_grid(pod.grid)
         self.n_basis = pod.n_modes

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 import string
 from collections.abc import Callable, Sequence
 
@@ -31,7 +30,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float, PRNGKeyArray
 
-from sciml.models.spec import ModelSpec, modes_per_axis
+from sciml.models.spec import ModelSpec, check_count, modes_per_axis
 
 __all__ = [
     "FNO",
@@ -59,17 +58,6 @@ def _check_dtype(dtype) -> jnp.dtype:
     if not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(f"dtype must be a real floating dtype, got {dtype}")
     return dtype
-
-
-def _count(owner: str, name: str, value, *, minimum: int = 1) -> int:
-    """``value`` as an int, or a ValueError naming ``owner``, ``name`` and ``value``
-    unless it is an integer >= ``minimum`` (a bool or a float such as 2.5 is not)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        expected = {0: "a non-negative integer", 1: "a positive integer"}.get(
-            minimum, f"an integer >= {minimum}"
-        )
-        raise ValueError(f"{owner} expects {name} to be {expected}, got {value!r}")
-    return int(value)
 
 
 def check_modes(modes: Sequence[int]) -> tuple[int, ...]:
@@ -123,8 +111,8 @@ class PointwiseLinear(eqx.Module):
         self, in_channels: int, out_channels: int, *, key: PRNGKeyArray, dtype=jnp.float32
     ):
         dtype = _check_dtype(dtype)
-        in_channels = _count("PointwiseLinear", "in_channels", in_channels)
-        out_channels = _count("PointwiseLinear", "out_channels", out_channels)
+        in_channels = check_count("PointwiseLinear", "in_channels", in_channels)
+        out_channels = check_count("PointwiseLinear", "out_channels", out_channels)
         bound = 1.0 / math.sqrt(in_channels)
         # One draw for weight and bias: each new random shape costs a compilation.
         values = _uniform(key, (out_channels * (in_channels + 1),), dtype, -bound, bound)
@@ -227,8 +215,8 @@ class SpectralConv(eqx.Module):
     ):
         dtype = _check_dtype(dtype)
         self.modes = check_modes(modes)
-        self.in_channels = _count("SpectralConv", "in_channels", in_channels)
-        self.out_channels = _count("SpectralConv", "out_channels", out_channels)
+        self.in_channels = check_count("SpectralConv", "in_channels", in_channels)
+        self.out_channels = check_count("SpectralConv", "out_channels", out_channels)
         corners = 2 ** (len(self.modes) - 1)
         shape = (corners, 2, self.in_channels, self.out_channels, *self.modes)
         scale = 1.0 / (self.in_channels * self.out_channels)
@@ -385,11 +373,11 @@ class FNO(eqx.Module):
                 f"padding must be a non-negative int or a tuple of {d} of them, got {padding}"
             )
         self.padding = padding
-        self.in_channels = _count("FNO", "in_channels", in_channels)
-        self.out_channels = _count("FNO", "out_channels", out_channels)
-        width = _count("FNO", "width", width)
-        n_layers = _count("FNO", "n_layers", n_layers)
-        projection_channels = _count("FNO", "projection_channels", projection_channels)
+        self.in_channels = check_count("FNO", "in_channels", in_channels)
+        self.out_channels = check_count("FNO", "out_channels", out_channels)
+        width = check_count("FNO", "width", width)
+        n_layers = check_count("FNO", "n_layers", n_layers)
+        projection_channels = check_count("FNO", "projection_channels", projection_channels)
         self.positional_embedding = bool(positional_embedding)
         self.activation = activation
 
@@ -489,11 +477,13 @@ class RecurrentFNO(eqx.Module):
         key: PRNGKeyArray,
         dtype=jnp.float32,
     ):
-        self.n_in = _count("RecurrentFNO", "n_in", n_in)
-        self.n_out = _count("RecurrentFNO", "n_out", n_out)
-        width = _count("RecurrentFNO", "width", width)
-        n_layers = _count("RecurrentFNO", "n_layers", n_layers)
-        projection_channels = _count("RecurrentFNO", "projection_channels", projection_channels)
+        self.n_in = check_count("RecurrentFNO", "n_in", n_in)
+        self.n_out = check_count("RecurrentFNO", "n_out", n_out)
+        width = check_count("RecurrentFNO", "width", width)
+        n_layers = check_count("RecurrentFNO", "n_layers", n_layers)
+        projection_channels = check_count(
+            "RecurrentFNO", "projection_channels", projection_channels
+        )
         self.step = FNO(
             self.n_in,
             1,
@@ -565,12 +555,14 @@ class SpaceTimeFNO(eqx.Module):
         key: PRNGKeyArray,
         dtype=jnp.float32,
     ):
-        self.n_in = _count("SpaceTimeFNO", "n_in", n_in)
-        self.n_out = _count("SpaceTimeFNO", "n_out", n_out)
-        width = _count("SpaceTimeFNO", "width", width)
-        n_layers = _count("SpaceTimeFNO", "n_layers", n_layers)
-        projection_channels = _count("SpaceTimeFNO", "projection_channels", projection_channels)
-        time_padding = _count("SpaceTimeFNO", "time_padding", time_padding, minimum=0)
+        self.n_in = check_count("SpaceTimeFNO", "n_in", n_in)
+        self.n_out = check_count("SpaceTimeFNO", "n_out", n_out)
+        width = check_count("SpaceTimeFNO", "width", width)
+        n_layers = check_count("SpaceTimeFNO", "n_layers", n_layers)
+        projection_channels = check_count(
+            "SpaceTimeFNO", "projection_channels", projection_channels
+        )
+        time_padding = check_count("SpaceTimeFNO", "time_padding", time_padding, minimum=0)
         modes = check_modes(modes)
         self.network = FNO(
             self.n_in,

@@ -35,7 +35,6 @@ References:
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
@@ -50,7 +49,7 @@ from sciml.models.conv import (
     check_sample_shape,
     coarse_shape,
 )
-from sciml.models.spec import ModelSpec, domain_padding
+from sciml.models.spec import ModelSpec, check_count, domain_padding
 
 __all__ = [
     "MgNO",
@@ -65,17 +64,6 @@ __all__ = [
 #: The smoothing of the paper's Darcy model: one pre-smoothing step on each of five
 #: levels and two on the sixth, no post-smoothing.
 PAPER_SMOOTHING = ((1, 0),) * 5 + ((2, 0),)
-
-
-def _count(owner: str, name: str, value, *, minimum: int = 1) -> int:
-    """``value`` as an int, or a ValueError naming ``owner``, ``name`` and ``value``
-    unless it is an integer >= ``minimum`` (a bool or a float such as 2.5 is not)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        expected = {0: "a non-negative integer", 1: "a positive integer"}.get(
-            minimum, f"an integer >= {minimum}"
-        )
-        raise ValueError(f"{owner} expects {name} to be {expected}, got {value!r}")
-    return int(value)
 
 
 def _check_smoothing(smoothing) -> tuple[tuple[int, int], ...]:
@@ -327,11 +315,13 @@ class MgNO(eqx.Module):
         grid = tuple(int(n) for n in grid)
         if len(grid) not in (1, 2):
             raise ValueError(f"MgNO is 1-D or 2-D: grid must have 1 or 2 sizes, got {grid}")
-        in_channels = _count("MgNO", "in_channels", in_channels)
-        out_channels = _count("MgNO", "out_channels", out_channels)
-        channels = _count("MgNO", "channels", channels)
-        n_layers = _count("MgNO", "n_layers", n_layers)
-        prolongation_kernel = _count("MgNO", "prolongation_kernel", prolongation_kernel, minimum=2)
+        in_channels = check_count("MgNO", "in_channels", in_channels)
+        out_channels = check_count("MgNO", "out_channels", out_channels)
+        channels = check_count("MgNO", "channels", channels)
+        n_layers = check_count("MgNO", "n_layers", n_layers)
+        prolongation_kernel = check_count(
+            "MgNO", "prolongation_kernel", prolongation_kernel, minimum=2
+        )
         smoothing = _check_smoothing(smoothing)
         self.padding = check_padding(padding)
         level_shapes(grid, len(smoothing), self.padding)

@@ -7,6 +7,7 @@ Every registered model (``sciml.register_model``) is built by ``build(spec, *, k
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from sciml.spectral import each_axis
 
-__all__ = ["ModelSpec", "domain_padding", "modes_per_axis"]
+__all__ = ["ModelSpec", "check_count", "domain_padding", "modes_per_axis"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,3 +62,14 @@ def domain_padding(padding: str | None, spec: ModelSpec) -> str:
     """``padding`` if given, else circular on a periodic domain and zero (Dirichlet)
     padding elsewhere."""
     return padding or ("circular" if spec.periodic else "zeros")
+
+
+def check_count(owner: str, name: str, value, *, minimum: int = 1) -> int:
+    """``value`` as an int, or a ValueError naming ``owner``, ``name`` and ``value``
+    unless it is an integer >= ``minimum`` (a bool or a float such as 2.5 is not)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        expected = {0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}"
+        )
+        raise ValueError(f"{owner} expects {name} to be {expected}, got {value!r}")
+    return int(value)

@@ -28,7 +28,6 @@ References:
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
@@ -43,20 +42,9 @@ from sciml.models.conv import (
     check_sample_shape,
     coarse_shape,
 )
-from sciml.models.spec import ModelSpec, domain_padding
+from sciml.models.spec import ModelSpec, check_count, domain_padding
 
 __all__ = ["UNet", "build_unet", "unet_param_count"]
-
-
-def _count(owner: str, name: str, value, *, minimum: int = 1) -> int:
-    """``value`` as an int, or a ValueError naming ``owner``, ``name`` and ``value``
-    unless it is an integer >= ``minimum`` (a bool or a float such as 2.5 is not)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        expected = {0: "a non-negative integer", 1: "a positive integer"}.get(
-            minimum, f"an integer >= {minimum}"
-        )
-        raise ValueError(f"{owner} expects {name} to be {expected}, got {value!r}")
-    return int(value)
 
 
 class DoubleConv(eqx.Module):
@@ -129,10 +117,10 @@ class UNet(eqx.Module):
         grid = tuple(int(n) for n in grid)
         if len(grid) not in (1, 2):
             raise ValueError(f"UNet is 1-D or 2-D: grid must have 1 or 2 sizes, got {grid}")
-        in_channels = _count("UNet", "in_channels", in_channels)
-        out_channels = _count("UNet", "out_channels", out_channels)
-        channels = _count("UNet", "channels", channels)
-        levels = _count("UNet", "levels", levels)
+        in_channels = check_count("UNet", "in_channels", in_channels)
+        out_channels = check_count("UNet", "out_channels", out_channels)
+        channels = check_count("UNet", "channels", channels)
+        levels = check_count("UNet", "levels", levels)
         padding = check_padding(padding)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.dims, self.levels = len(grid), int(levels)
