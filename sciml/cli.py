@@ -13,6 +13,7 @@ entry-point group).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -207,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command; every expected failure is one line ``sciml: error: ...``: exit 2
     for bad input and files that cannot be read or written, 1 for a diverged training."""
     args = _parser().parse_args(argv)
+    # orbax logs a failed background write with its whole traceback before the error
+    # reaches us; we report it, in one line
+    logging.getLogger("absl").setLevel(logging.CRITICAL)
     try:
         if args.command != "invert":
             from sciml.experiments.registry import load_plugins
@@ -217,11 +221,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         return {"train": _train, "bench": _bench, "invert": _invert}[args.command](args)
     except (ValueError, OSError) as error:  # bad input, and files that cannot be written
-        print(f"sciml: error: {_one_line(error)}", file=sys.stderr)
-        return 2
+        return _failed(error, 2)
     except FloatingPointError as error:  # training diverged (NonFiniteLossError)
-        print(f"sciml: error: {_one_line(error)}", file=sys.stderr)
-        return 1
+        return _failed(error, 1)
+
+
+def _failed(error: BaseException, status: int) -> int:
+    print(f"sciml: error: {_one_line(error)}", file=sys.stderr)
+    # a failed checkpoint read or write leaves orbax's background coroutines unawaited;
+    # Python would print each at exit, after the one line that says what went wrong
+    sys.unraisablehook = lambda unraisable: None
+    return status
 
 
 def _one_line(error: BaseException) -> str:

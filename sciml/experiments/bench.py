@@ -306,6 +306,7 @@ def super_resolution(
             config.to_dict(),
             functools.partial(_test_split, generate_test, config),
             cache,
+            required_splits=("test",),
         )
         inputs, outputs = task.arrays(experiment, splits["test"])
         fine = model

@@ -35,7 +35,7 @@ from sciml.experiments.registry import build_model, get_task
 from sciml.models import count_parameters
 from sciml.tasks import ModelSpec
 from sciml.tasks.published import nearest_cell
-from sciml.train import fit, latest_epoch, load_metadata, load_model
+from sciml.train import fit, latest_epoch, latest_intact_epoch, load_metadata, load_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +69,9 @@ def load_data(experiment: Experiment, cache=None, progress: bool = False):
             if bar:
                 bar.close()
 
-    return load_or_generate(task.name, data.to_dict(), generate, cache)
+    return load_or_generate(
+        task.name, data.to_dict(), generate, cache, required_splits=("train", "test")
+    )
 
 
 def _normalised(experiment: Experiment, model, normalisers):
@@ -147,6 +149,12 @@ def _check_resumable(experiment: Experiment, out: Path, resume: bool) -> None:
         )
     if not resume or held is None:
         return
+    intact, skipped = latest_intact_epoch(checkpoint)
+    if intact is None:
+        reasons = "; ".join(f"{s.path.name}: {s.reason}" for s in skipped)
+        raise ValueError(
+            f"cannot resume: no checkpoint in {checkpoint} reads back intact ({reasons})"
+        )
     # compared as JSON stores them (tuples read back as lists)
     wanted = json.loads(json.dumps(jsonable(experiment.to_dict())))
     stored, wanted = _flat(load_metadata(checkpoint)), _flat(wanted)

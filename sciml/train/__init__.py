@@ -2,7 +2,10 @@
 
 from sciml.train.checkpoint import Checkpoint as Checkpoint
 from sciml.train.checkpoint import CheckpointWriter as CheckpointWriter
+from sciml.train.checkpoint import DamagedCheckpointError as DamagedCheckpointError
+from sciml.train.checkpoint import DamagedCheckpointWarning as DamagedCheckpointWarning
 from sciml.train.checkpoint import latest_epoch as latest_epoch
+from sciml.train.checkpoint import latest_intact_epoch as latest_intact_epoch
 from sciml.train.checkpoint import load_checkpoint as load_checkpoint
 from sciml.train.checkpoint import load_metadata as load_metadata
 from sciml.train.checkpoint import load_model as load_model

@@ -1,7 +1,9 @@
 """One run per folder, resumes checked before any work, and every expected failure of
 the command line as one line."""
 
+import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,6 +12,8 @@ import textwrap
 import pytest
 
 from sciml.cli import main
+from sciml.data.cache import cache_path
+from sciml.data.dataset import load_splits, save_splits
 from sciml.experiments import get_experiment, train
 from sciml.experiments.lock import LOCK_NAME, check_shared_folder, run_lock
 
@@ -110,3 +114,46 @@ def test_a_diverged_training_is_one_line(tmp_path, cache, tiny, capsys):
     error = capsys.readouterr().err
     assert error.startswith("sciml: error: ") and error.count("\n") == 1
     assert "not finite" in error
+
+
+def test_a_full_disk_is_one_line(tmp_path, cache, tiny, capfd):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)]
+    if subprocess.run(mount, capture_output=True).returncode != 0:
+        pytest.skip("needs a small tmpfs to fill (mount, as root)")
+    try:
+        sets = _sets([*tiny("darcy", "fno"), "model.width=32"])
+        argv = ["train", "darcy", "--out", str(disk / "run"), "--cache", str(cache), *sets]
+        assert main([*argv, "--no-progress"]) == 2
+        error = capfd.readouterr().err
+        assert error.startswith("sciml: error: ") and error.count("\n") == 1, error[-2000:]
+        assert "No space left on device" in error
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def test_a_resume_with_no_intact_checkpoint_fails_before_any_data_are_made(tmp_path, cache, tiny):
+    experiment = get_experiment("darcy", "fno", "quick", tiny("darcy", "fno"))
+    out = tmp_path / "run"
+    train(experiment, out, cache=cache, progress=False)
+    for step in (out / "checkpoint").iterdir():
+        if step.is_dir() and step.name.isdigit():
+            shutil.rmtree(step / "model")
+    other_cache = tmp_path / "empty-cache"
+    with pytest.raises(ValueError, match="no checkpoint in .* reads back intact"):
+        train(experiment, out, cache=other_cache, progress=False, resume=True)
+    assert not other_cache.exists()
+
+
+def test_a_cache_entry_without_its_test_split_is_made_again(tmp_path, tiny, caplog):
+    experiment = get_experiment("darcy", "fno", "quick", tiny("darcy", "fno"))
+    first = train(experiment, tmp_path / "first", cache=tmp_path, progress=False).record
+    path = cache_path("darcy", experiment.data.to_dict(), tmp_path)
+    splits = load_splits(path, experiment.data.to_dict())
+    save_splits(path, {"train": splits["train"]}, experiment.data.to_dict())
+    with caplog.at_level(logging.WARNING):
+        again = train(experiment, tmp_path / "again", cache=tmp_path, progress=False).record
+    assert not again["data_from_cache"] and "discarding cache entry" in caplog.text
+    assert "lacking ['test']" in caplog.text  # the reason is named
+    assert again["test_relative_l2"] == first["test_relative_l2"]
