@@ -32,6 +32,7 @@ def load_or_generate(
     directory: str | os.PathLike | None = None,
     *,
     required_splits: Collection[str] = (),
+    check: Callable[[Mapping[str, OperatorDataset]], None] | None = None,
 ) -> tuple[dict[str, OperatorDataset], bool]:
     """Read the cached data set made by ``config``, or generate and cache it.
 
@@ -48,6 +49,8 @@ def load_or_generate(
         generate: makes the splits when the cache cannot give them.
         directory: the cache folder (default `cache_dir()`).
         required_splits: split names the caller will use, e.g. ``("train", "test")``.
+        check: the caller's own test of the splits (e.g. their grid), raising
+            ``ValueError``; an entry that fails it is discarded like a damaged one.
 
     Returns:
         ``(splits, from_cache)``.
@@ -59,12 +62,17 @@ def load_or_generate(
     path = cache_path(name, config, directory)
     if path.exists():
         try:
-            return load_splits(path, config, required_splits=required_splits), True
+            splits = load_splits(path, config, required_splits=required_splits)
+            if check is not None:
+                check(splits)
+            return splits, True
         except ValueError as error:
             logger.warning("discarding cache entry %s (%s); regenerating", path, error)
     splits = dict(generate())
     missing = sorted(set(required_splits) - set(splits))
     if missing:
         raise ValueError(f"the splits generated for {path} are {sorted(splits)}, lacking {missing}")
+    if check is not None:
+        check(splits)
     save_splits(path, splits, config)  # refuses splits that disagree with config
     return splits, False

@@ -69,8 +69,22 @@ def load_data(experiment: Experiment, cache=None, progress: bool = False):
             if bar:
                 bar.close()
 
+    def on_its_grid(splits):
+        expected = None if task.grid is None else tuple(task.grid(data))
+        for name, split in splits.items():
+            if expected is not None and tuple(split.grid_shape) != expected:
+                raise ValueError(
+                    f"its {name} split lies on the grid {split.grid_shape}, but the config's "
+                    f"grid is {expected}"
+                )
+
     return load_or_generate(
-        task.name, data.to_dict(), generate, cache, required_splits=("train", "test")
+        task.name,
+        data.to_dict(),
+        generate,
+        cache,
+        required_splits=("train", "test"),
+        check=on_its_grid,
     )
 
 

@@ -73,6 +73,8 @@ class Task:
         super_resolution: ``experiment -> [(data config, generate_test)]``, the finer
             test sets of zero-shot super-resolution (``generate_test(config)`` makes
             the test split alone).
+        grid: ``config -> grid`` of the stored samples, which a cached data set must
+            match; ``None``: not checked.
         suite: the models ``sciml bench`` runs on the task by default.
         any_model: whether any model mapping inputs to targets can be judged (a user's
             model joins the suite there); ``False`` where the judge needs more of it.
@@ -87,6 +89,7 @@ class Task:
     summary: Callable[[dict[str, Any]], Rows]
     arrays: Callable[[Any, OperatorDataset], tuple[np.ndarray, np.ndarray]] = operator_arrays
     super_resolution: Callable[[Any], list[tuple[Any, Callable]]] = lambda experiment: []
+    grid: Callable[[Any], Sequence[int]] | None = None
     suite: tuple[str, ...] = ()
     any_model: bool = True
     presets: Mapping[str, Any] = dataclasses.field(default_factory=dict)

@@ -161,6 +161,7 @@ def _gradient_flow_task(name: str) -> Task:
         judge=judge_gradient_flow,
         summary=gradient_flow_rows,
         arrays=frames_to_horizon,
+        grid=lambda data: (data.resolution,) * 2,
         suite=("estable", "fno"),
         figures=("fields.png", "energy.png"),
     )

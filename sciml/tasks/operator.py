@@ -86,12 +86,13 @@ def _navier_stokes_finer(experiment) -> list[tuple[Any, Any]]:
     ]
 
 
-def _operator_task(name, config, generate, periodic, finer=None, suite=OPERATORS) -> Task:
+def _operator_task(name, config, generate, periodic, dims, finer=None, suite=OPERATORS):
     return Task(
         name,
         config,
         generate,
         periodic,
+        grid=lambda data: (data.resolution,) * dims,
         judge=judge_operator,
         summary=operator_rows,
         super_resolution=finer or (lambda experiment: []),
@@ -104,13 +105,13 @@ def _operator_task(name, config, generate, periodic, finer=None, suite=OPERATORS
 def darcy() -> Task:
     """Coefficient ``a(x)`` -> pressure ``u(x)`` of ``-div(a grad u) = 1`` on the unit
     square, ``u = 0`` on its boundary."""
-    return _operator_task("darcy", DarcyConfig, generate_darcy, False, _darcy_finer)
+    return _operator_task("darcy", DarcyConfig, generate_darcy, False, 2, _darcy_finer)
 
 
 @register_task("burgers")
 def burgers() -> Task:
     """``u(x, 0)`` -> ``u(x, 1)`` of the viscous Burgers equation on the periodic interval."""
-    return _operator_task("burgers", BurgersConfig, generate_burgers, True)
+    return _operator_task("burgers", BurgersConfig, generate_burgers, True, 1)
 
 
 @register_task("navier-stokes")
@@ -121,6 +122,7 @@ def navier_stokes() -> Task:
         NavierStokesConfig,
         generate_navier_stokes,
         True,
+        2,
         _navier_stokes_finer,
         ("fno", "fno3d", *OPERATORS[1:]),
     )

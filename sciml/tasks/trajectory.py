@@ -196,6 +196,7 @@ def burgers_trajectory() -> Task:
         judge=judge_trajectory,
         summary=trajectory_rows,
         arrays=frames_to_horizon,
+        grid=lambda data: (data.resolution,),
         suite=("neural-ode", "neural-ode-latent", "fno-ar"),
         any_model=False,  # judged past T by stepping: a neural ODE or a model.step
         figures=("error.png", "trajectory.png"),

@@ -157,3 +157,19 @@ def test_a_cache_entry_without_its_test_split_is_made_again(tmp_path, tiny, capl
     assert not again["data_from_cache"] and "discarding cache entry" in caplog.text
     assert "lacking ['test']" in caplog.text  # the reason is named
     assert again["test_relative_l2"] == first["test_relative_l2"]
+
+
+def test_a_cache_entry_on_another_grid_is_made_again(tmp_path, tiny, caplog):
+    experiment = get_experiment("darcy", "fno", "quick", tiny("darcy", "fno"))
+    coarse = get_experiment("darcy", "fno", "quick", [*tiny("darcy", "fno"), "data.subsample=4"])
+    train(coarse, tmp_path / "coarse", cache=tmp_path, progress=False)
+    # the 5 x 5 data, checksummed, under the name of the 9 x 9 config: the checksums hold
+    coarse_path = cache_path("darcy", coarse.data.to_dict(), tmp_path)
+    splits = load_splits(coarse_path, coarse.data.to_dict())
+    save_splits(
+        cache_path("darcy", experiment.data.to_dict(), tmp_path), splits, experiment.data.to_dict()
+    )
+    with caplog.at_level(logging.WARNING):
+        record = train(experiment, tmp_path / "run", cache=tmp_path, progress=False).record
+    assert not record["data_from_cache"] and record["resolution"] == [9, 9]
+    assert "lies on the grid (5, 5), but the config's grid is (9, 9)" in caplog.text
