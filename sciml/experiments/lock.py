@@ -54,32 +54,39 @@ def check_shared_folder(
     *,
     timeout: float = 60.0,
     broadcast: Callable[[int], int] | None = None,
+    all_agree: Callable[[bool], bool] | None = None,
     primary: bool | None = None,
 ) -> None:
-    """Fail early unless every process of a multi-host run sees the same run folder.
+    """Fail early, on every process, unless every process of a multi-host run sees the
+    same run folder.
 
     Process 0 writes a random token into ``folder``; every process learns it through a
     collective and waits (up to ``timeout`` seconds) to read the same token from its own
-    ``folder``. Without it, processes that write their checkpoints into different
-    folders wait for each other at the first checkpoint, forever. One process: nothing
-    to check.
+    ``folder``; then the processes tell each other whether they did. Without it,
+    processes that write their checkpoints into different folders wait for each other
+    at the first checkpoint, forever. One process: nothing to check.
 
     Args:
         folder: the run folder.
         timeout: seconds a process waits for the token to appear.
         broadcast: ``value -> process 0's value`` (default: JAX's multi-host broadcast).
+        all_agree: ``this process's answer -> whether every process answered True``
+            (default: a JAX all-gather).
         primary: whether this is process 0 (default: ``jax.process_index() == 0``).
 
     Raises:
-        ValueError: the token did not appear, or another one did.
+        ValueError: on every process, if any did not read the token.
     """
-    if broadcast is None:
+    if broadcast is None or all_agree is None:
         if jax.process_count() == 1:
             return
         from jax.experimental import multihost_utils
 
         def broadcast(value: int) -> int:
             return int(multihost_utils.broadcast_one_to_all(value))
+
+        def all_agree(ok: bool) -> bool:
+            return bool(multihost_utils.process_allgather(jax.numpy.asarray(ok)).all())
 
     primary = jax.process_index() == 0 if primary is None else primary
     path = Path(folder) / TOKEN_NAME
@@ -89,14 +96,15 @@ def check_shared_folder(
         path.write_text(str(token))
     token = broadcast(token)
     deadline = time.monotonic() + timeout
-    while True:
+    seen = None
+    while time.monotonic() <= deadline:
         seen = path.read_text().strip() if path.is_file() else None
         if seen == str(token):
-            return
-        if time.monotonic() > deadline:
-            raise ValueError(
-                f"this process does not see the run folder {folder} that process 0 writes "
-                f"(after {timeout:g} s it reads {seen!r}); a multi-host run needs --out and "
-                "the cache on a file system all hosts share"
-            )
+            break
         time.sleep(0.2)
+    if not all_agree(seen == str(token)):
+        raise ValueError(
+            f"not every process sees the run folder {folder} that process 0 writes (this one "
+            f"reads {seen!r} after up to {timeout:g} s); a multi-host run needs --out and the "
+            "cache on a file system all hosts share"
+        )

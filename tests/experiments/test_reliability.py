@@ -5,6 +5,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -83,12 +84,61 @@ def test_every_process_must_see_the_run_folder(tmp_path):
         seen.append(value)
         return 12345  # process 0's token
 
+    def alone(ok):  # the answers of the other processes: all True
+        return ok
+
     with pytest.raises(ValueError, match="needs --out and the cache on a file system"):
-        check_shared_folder(tmp_path, timeout=0.3, broadcast=broadcast, primary=False)
+        check_shared_folder(
+            tmp_path, timeout=0.3, broadcast=broadcast, all_agree=alone, primary=False
+        )
     (tmp_path / ".sciml-run-token").write_text("12345")
-    check_shared_folder(tmp_path, timeout=0.3, broadcast=broadcast, primary=False)
+    check_shared_folder(tmp_path, timeout=0.3, broadcast=broadcast, all_agree=alone, primary=False)
     assert seen == [0, 0]  # the other processes send nothing of their own
-    check_shared_folder(tmp_path, timeout=0.3, broadcast=lambda v: v, primary=True)
+    # process 0 reads its own token, but fails with the others when one of them did not
+    with pytest.raises(ValueError, match="not every process sees the run folder"):
+        check_shared_folder(
+            tmp_path, timeout=0.3, broadcast=lambda v: v, all_agree=lambda ok: False, primary=True
+        )
+
+
+WORKER = """
+import sys
+import jax
+jax.config.update("jax_cpu_collectives_implementation", "gloo")
+port, index, folder = sys.argv[1:]
+jax.distributed.initialize(f"localhost:{port}", num_processes=2, process_id=int(index))
+from sciml.experiments.lock import check_shared_folder
+try:
+    check_shared_folder(folder, timeout=3)
+    print("ok", flush=True)
+except ValueError as error:
+    print("refused:", error, flush=True)
+"""
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_two_real_processes_agree_on_their_run_folder(tmp_path, shared):
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        port = probe.getsockname()[1]
+    folders = [tmp_path / "shared"] * 2 if shared else [tmp_path / "a", tmp_path / "b"]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(port), str(i), str(folder)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for i, folder in enumerate(folders)
+    ]
+    # the last line: the collectives library prints its own lines before it
+    outputs = [
+        process.communicate(timeout=120)[0].strip().splitlines()[-1] for process in processes
+    ]
+    if shared:
+        assert outputs == ["ok", "ok"]
+    else:  # both fail within the timeout instead of waiting for each other forever
+        assert all(output.startswith("refused: not every process sees") for output in outputs)
 
 
 def _sets(overrides):
