@@ -45,6 +45,7 @@ from sciml.experiments.run import TrainedRun, published_cell
 from sciml.experiments.run import train as train_run
 from sciml.plots import png_bytes, subplots
 from sciml.tasks.published import PUBLISHED, Published
+from sciml.train import latest_epoch
 from sciml.train.metrics import evaluate
 
 #: Latency batches: one sample, and the training batch of the FNO papers.
@@ -160,8 +161,6 @@ def run_suite(
 
 def _run_one(experiment, out: Path, name: str, train, cache, progress: bool) -> dict[str, Any]:
     """Train (or resume) one run, write its record, forget an earlier failure of it."""
-    from sciml.train import latest_epoch
-
     run_dir = out / "runs" / name
     resume = latest_epoch(run_dir / "checkpoint") is not None
     started = time.perf_counter()

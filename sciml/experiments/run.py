@@ -88,7 +88,7 @@ def load_data(experiment: Experiment, cache=None, progress: bool = False):
     )
 
 
-def _normalised(experiment: Experiment, model, normalisers):
+def _normalised(model, normalisers):
     return model if normalisers is None else NormalisedOperator(model, *normalisers)
 
 
@@ -118,7 +118,7 @@ def build_for(experiment: Experiment, train_arrays, *, key: jax.Array):
         targets,
     )
     network = build_model(experiment.model, spec, experiment.model_config, key=key)
-    return _normalised(experiment, network, normalisers), network, spec
+    return _normalised(network, normalisers), network, spec
 
 
 def train(
@@ -138,7 +138,11 @@ def train(
         progress: show progress bars.
         resume: continue the run checkpointed in ``out/checkpoint`` (the same experiment;
             more epochs may be asked for). Without it, a folder that already holds a run
-            is refused rather than overwritten.
+            is refused rather than overwritten. A resume of another experiment, or for
+            fewer epochs than were trained, is refused before any data are made.
+
+    The folder is locked for the run (one run per folder), and in a multi-host run every
+    process must see it (:func:`sciml.experiments.lock.check_shared_folder`).
 
     Returns:
         The record written to ``results.json``, the trained model and the test split.
@@ -339,7 +343,7 @@ def load_run(folder: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
     if experiment.normalise == "gaussian":
         shapes = [(2, channels, *spec.grid) for channels in (spec.in_channels, spec.out_channels)]
         normalisers = tuple(GaussianNormaliser.fit(np.zeros(shape, np.float32)) for shape in shapes)
-    like = _normalised(experiment, network, normalisers)
+    like = _normalised(network, normalisers)
     return load_model(folder / "checkpoint", like), record
 
 

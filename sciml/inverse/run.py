@@ -164,40 +164,39 @@ def forward_timings(posterior: Posterior, latent) -> dict[str, float]:
 
 
 def _surrogate(experiment, surrogate_dir, cache, progress):
-    """The model of ``surrogate_dir``, or of ``experiment`` trained once into the cache."""
+    """The model of ``surrogate_dir``, or of ``experiment`` trained once into the cache;
+    its record; and what the inversion's record says of it."""
     started = time.perf_counter()
     if surrogate_dir is not None:
         model, record = load_run(surrogate_dir)
-        source = {"folder": str(surrogate_dir), "trained_now": False}
+        folder, trained_now = surrogate_dir, False
     else:
         model, record, folder, from_cache = cached_run(experiment, cache=cache, progress=progress)
-        source = {"folder": str(folder), "trained_now": not from_cache}
-    return model, record, source, started
-
-
-def _darcy_surrogate(config: DarcyInversion, surrogate_dir, cache, progress):
-    experiment = get_experiment("darcy", "fno", "quick")
-    model, record, source, started = _surrogate(experiment, surrogate_dir, cache, progress)
-    grid = tuple(record["resolution"])
-    if grid != (config.resolution, config.resolution):
-        raise ValueError(
-            f"the Darcy inversion runs on {config.resolution} x {config.resolution} nodes; the "
-            f"surrogate was trained on {' x '.join(map(str, grid))}"
-        )
-    return model, _surrogate_info(record, source, time.perf_counter() - started)
-
-
-def _surrogate_info(record, source, seconds) -> dict[str, Any]:
-    return {
-        **source,
+        trained_now = not from_cache
+    info = {
+        "folder": str(folder),
+        "trained_now": trained_now,
         "task": record["task"],
         "model": record["model"],
         "preset": record["preset"],
         "parameters": record.get("parameters"),
         "test_relative_l2": record.get("test_relative_l2"),
         "train_seconds": record.get("wall_seconds"),
-        "seconds_to_get": seconds,
+        "seconds_to_get": time.perf_counter() - started,
     }
+    return model, record, info
+
+
+def _darcy_surrogate(config: DarcyInversion, surrogate_dir, cache, progress):
+    experiment = get_experiment("darcy", "fno", "quick")
+    model, record, info = _surrogate(experiment, surrogate_dir, cache, progress)
+    grid = tuple(record["resolution"])
+    if grid != (config.resolution, config.resolution):
+        raise ValueError(
+            f"the Darcy inversion runs on {config.resolution} x {config.resolution} nodes; the "
+            f"surrogate was trained on {' x '.join(map(str, grid))}"
+        )
+    return model, info
 
 
 def navier_stokes_surrogate(config: NavierStokesInversion):
@@ -221,7 +220,7 @@ def navier_stokes_surrogate(config: NavierStokesInversion):
 
 def _navier_stokes_surrogate(config: NavierStokesInversion, surrogate_dir, cache, progress):
     experiment = navier_stokes_surrogate(config)
-    model, record, source, started = _surrogate(experiment, surrogate_dir, cache, progress)
+    model, record, info = _surrogate(experiment, surrogate_dir, cache, progress)
     grid = tuple(record["resolution"])
     frames = record["config"].get("frames")
     if grid != (config.resolution, config.resolution) or frames:
@@ -230,7 +229,7 @@ def _navier_stokes_surrogate(config: NavierStokesInversion, surrogate_dir, cache
             f"{config.resolution} x {config.resolution}; the run folder holds a model on "
             f"{' x '.join(map(str, grid))} with frames {frames}"
         )
-    return model, _surrogate_info(record, source, time.perf_counter() - started)
+    return model, info
 
 
 # ------------------------------------------------------------------------------ the tasks
