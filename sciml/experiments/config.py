@@ -11,6 +11,8 @@ An experiment is written as one TOML document::
     [data]                     # the task's data config (DarcyConfig, ...)
     [model]                    # name = "fno" and the builder's keyword arguments
     [train]                    # TrainConfig
+    [recipe]                   # how to train: name = "fit" (the default, one call of fit)
+                               # or a staged recipe, and its keyword arguments
 
 A preset is a table of ``sciml/experiments/configs/TASK.toml`` (or of a user task's
 ``presets``): the task's data, training and options for that preset, and under
@@ -27,12 +29,12 @@ from pathlib import Path
 from typing import Any, cast
 
 from sciml._io import parse_toml_value, read_toml, toml_text
-from sciml.experiments.registry import get_task, model_config
+from sciml.experiments.registry import get_task, model_config, recipe_config
 from sciml.train import TrainConfig
 
 CONFIGS = Path(__file__).parent / "configs"
 _TOP_LEVEL = ("task", "preset", "notes", "normalise", "frames")
-_SECTIONS = ("data", "model", "train")
+_SECTIONS = ("data", "model", "train", "recipe")
 FramePair = tuple[int, int]  # checked to be a pair by Experiment.__post_init__
 
 
@@ -51,6 +53,9 @@ class Experiment:
         frames: ``(n_in, n_out)`` to map the first ``n_in`` frames of trajectory data to
             the next ``n_out``; ``None`` maps the stored input to the stored output.
         notes: what the preset changes from the paper, in words.
+        recipe: the training recipe's name (``"fit"``: one call of :func:`fit`; see
+            :func:`~sciml.experiments.registry.register_recipe`).
+        recipe_config: the recipe's keyword arguments, every one given.
     """
 
     task: str
@@ -62,6 +67,8 @@ class Experiment:
     normalise: str = "gaussian"
     frames: tuple[int, int] | None = None
     notes: str = ""
+    recipe: str = "fit"
+    recipe_config: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if self.normalise not in ("gaussian", "none"):
@@ -74,8 +81,10 @@ class Experiment:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        """The experiment as the TOML document's dict (``frames`` left out when unset)."""
+        """The experiment as the TOML document's dict (``frames`` left out when unset,
+        ``recipe`` when it is the plain ``fit``, so that such runs keep their hashes)."""
         data = {k: v for k, v in self.data.to_dict().items() if k != "kind"}
+        recipe = {"name": self.recipe, **self.recipe_config}
         return {
             "task": self.task,
             "preset": self.preset,
@@ -85,6 +94,7 @@ class Experiment:
             "data": data,
             "model": {"name": self.model, **self.model_config},
             "train": self.train.to_dict(),
+            **({} if recipe == {"name": "fit"} else {"recipe": recipe}),
         }
 
     def to_toml(self) -> str:
@@ -108,6 +118,10 @@ class Experiment:
         if not isinstance(name, str):
             raise ValueError('an experiment\'s [model] table needs name = "MODEL"')
         frames = table.get("frames")
+        recipe = dict(table.get("recipe", {}))
+        recipe_name = recipe.pop("name", "fit")
+        if not isinstance(recipe_name, str):
+            raise ValueError(f"[recipe] name must be a string, got {recipe_name!r}")
         return cls(
             task=task.name,
             model=name,
@@ -118,6 +132,8 @@ class Experiment:
             normalise=table.get("normalise", "gaussian"),
             frames=None if frames is None else cast(FramePair, tuple(int(n) for n in frames)),
             notes=str(table.get("notes", "")),
+            recipe=recipe_name,
+            recipe_config=recipe_config(recipe_name, recipe),
         )
 
 
@@ -228,12 +244,15 @@ def load_experiment(path: str | Path, overrides: Sequence[str] = ()) -> Experime
 
 def replace(experiment: Experiment, **changes: Any) -> Experiment:
     """``experiment`` with sections replaced: ``data=``, ``train=`` take a dict of the
-    fields to change or a config; ``model_config=`` a dict of keys to change."""
+    fields to change or a config; ``model_config=`` and ``recipe_config=`` a dict of
+    keys to change."""
     updates: dict[str, Any] = {}
     for name, value in changes.items():
         current = getattr(experiment, name)
         if isinstance(value, Mapping) and name == "model_config":
             updates[name] = model_config(experiment.model, {**current, **value})
+        elif isinstance(value, Mapping) and name == "recipe_config":
+            updates[name] = recipe_config(experiment.recipe, {**current, **value})
         elif isinstance(value, Mapping):
             updates[name] = dataclasses.replace(current, **value)
         else:

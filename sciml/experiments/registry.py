@@ -35,11 +35,15 @@ from sciml.tasks import check_name_free, get_task, register_task, task_names
 
 __all__ = [
     "build_model",
+    "get_recipe",
     "get_task",
     "load_plugins",
     "model_config",
     "model_names",
+    "recipe_config",
+    "recipe_names",
     "register_model",
+    "register_recipe",
     "register_task",
     "task_names",
 ]
@@ -88,7 +92,15 @@ def model_config(name: str, values: Mapping[str, Any] = {}) -> dict[str, Any]:
         ValueError: for an unknown model, or a key the builder does not take (the
             error lists the valid keys).
     """
-    parameters = inspect.signature(_builder(name)).parameters
+    return _keyword_config("model", name, _builder(name), values)
+
+
+def _keyword_config(
+    section: str, name: str, function: Callable[..., Any], values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``function``'s keyword-only arguments (but ``key``) with their defaults, updated
+    by ``values``: the config of a builder or a recipe, every key given."""
+    parameters = inspect.signature(function).parameters
     keys = {
         p.name: p.default
         for p in parameters.values()
@@ -97,21 +109,73 @@ def model_config(name: str, values: Mapping[str, Any] = {}) -> dict[str, Any]:
     unknown = sorted(set(values) - set(keys))
     if unknown:
         raise ValueError(
-            f"unknown key(s) model.{', model.'.join(unknown)} for model {name!r}; valid keys: "
-            f"{', '.join(f'model.{k}' for k in keys) or '(none)'}"
+            f"unknown key(s) {section}.{f', {section}.'.join(unknown)} for {section} {name!r}; "
+            f"valid keys: {', '.join(f'{section}.{k}' for k in keys) or '(none)'}"
         )
     config = {k: v for k, v in keys.items() if v is not inspect.Parameter.empty}
     config.update(values)
     config = {k: _lists(v) for k, v in config.items()}  # one form, as TOML reads it back
     missing = sorted(set(keys) - set(config))
     if missing:
-        raise ValueError(f"model {name!r} needs model.{', model.'.join(missing)}")
+        raise ValueError(f"{section} {name!r} needs {section}.{f', {section}.'.join(missing)}")
     return config
 
 
 def build_model(name: str, spec: ModelSpec, config: Mapping[str, Any], *, key: jax.Array):
     """The model ``name`` built for ``spec`` with ``config`` (see :func:`model_config`)."""
     return _builder(name)(spec, key=key, **_tuples(model_config(name, config)))
+
+
+Recipe = Callable[..., Any]
+_RECIPES: dict[str, Recipe] = {}
+
+
+def register_recipe(name: str) -> Callable[[Recipe], Recipe]:
+    """Register a training recipe ``recipe(stage, **config) -> Trained`` under ``name``.
+
+    A recipe is how a run trains its model: ``"fit"`` (one call of
+    :func:`~sciml.train.fit`) by default; a staged one (train, then unroll deeper or
+    refine) calls ``stage.fit`` as often as it needs. ``stage`` is a
+    :class:`sciml.experiments.recipes.Stage`; the recipe's keyword-only arguments are
+    its config, the ``[recipe]`` table of an experiment (``--set recipe.KEY=VALUE``).
+    """
+
+    def decorator(recipe: Recipe) -> Recipe:
+        parameters = list(inspect.signature(recipe).parameters.values())
+        if not parameters or parameters[0].kind == inspect.Parameter.KEYWORD_ONLY:
+            raise ValueError(
+                f"the recipe {name!r} must be recipe(stage, *, **config); "
+                f"{recipe.__qualname__} takes {[p.name for p in parameters]}"
+            )
+        check_name_free(_RECIPES, "recipe", name, recipe)
+        _RECIPES[name] = recipe
+        return recipe
+
+    return decorator
+
+
+def recipe_names() -> tuple[str, ...]:
+    """The registered training recipes, built-in ones first."""
+    _load_recipes()
+    return tuple(_RECIPES)
+
+
+def get_recipe(name: str) -> Recipe:
+    _load_recipes()
+    if name not in _RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; expected one of {', '.join(_RECIPES)}")
+    return _RECIPES[name]
+
+
+def recipe_config(name: str, values: Mapping[str, Any] = {}) -> dict[str, Any]:
+    """The full config of recipe ``name``: its defaults updated by ``values``."""
+    return _keyword_config("recipe", name, get_recipe(name), values)
+
+
+def _load_recipes() -> None:
+    # the built-in recipes register themselves in sciml.experiments.recipes, which
+    # imports the runner's parts; imported on first use
+    importlib.import_module("sciml.experiments.recipes")
 
 
 def _lists(value: Any) -> Any:

@@ -30,12 +30,13 @@ from sciml.data.normalise import GaussianNormaliser, NormalisedOperator
 from sciml.distributed import is_primary
 from sciml.experiments.config import Experiment, load_experiment
 from sciml.experiments.lock import check_shared_folder, run_lock
+from sciml.experiments.recipes import Stage
 from sciml.experiments.record import Rows, environment, jsonable, seconds, write_record
-from sciml.experiments.registry import build_model, get_task
+from sciml.experiments.registry import build_model, get_recipe, get_task
 from sciml.models import count_parameters
 from sciml.tasks import ModelSpec
 from sciml.tasks.published import nearest_cell
-from sciml.train import fit, latest_epoch, latest_intact_epoch, load_metadata, load_model
+from sciml.train import latest_epoch, latest_intact_epoch, load_metadata, load_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,7 +207,6 @@ def _flat(table: dict, prefix: str = "") -> dict:
 
 def _train(experiment: Experiment, out: Path, cache, progress: bool, resume: bool) -> TrainedRun:
     _check_resumable(experiment, out, resume)
-    checkpoint = out / "checkpoint"
     task = get_task(experiment.task)
     out.mkdir(parents=True, exist_ok=True)
     if is_primary():
@@ -221,16 +221,9 @@ def _train(experiment: Experiment, out: Path, cache, progress: bool, resume: boo
         experiment, train_arrays, key=jax.random.key(experiment.train.seed)
     )
     train_started = time.perf_counter()
-    model, history = fit(
-        model,
-        train_arrays,
-        test_arrays,
-        config=experiment.train,
-        checkpoint_dir=checkpoint,
-        resume=checkpoint if resume else None,
-        progress=progress,
-        metadata=experiment.to_dict(),
-    )
+    stage = Stage(experiment, model, train_arrays, test_arrays, out, resume, progress)
+    trained = get_recipe(experiment.recipe)(stage, **experiment.recipe_config)
+    model, history = trained.model, trained.history
     train_s = time.perf_counter() - train_started
     judged = task.judge(experiment, model, splits["test"], test_arrays, out)
 
@@ -246,6 +239,7 @@ def _train(experiment: Experiment, out: Path, cache, progress: bool, resume: boo
         "config": experiment.to_dict(),
         "spec": spec.to_dict(),
         "parameters": count_parameters(network),
+        **trained.record,
         **judged,
         "test_relative_h1": float(history["test_h1"][-1]) if history.get("test_h1") else None,
         "train_loss_final": float(history["train_loss"][-1]),
@@ -338,7 +332,10 @@ def load_run(folder: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
         experiment.frames,
         experiment.data,
     )
-    network = build_model(experiment.model, spec, experiment.model_config, key=jax.random.key(0))
+    # a staged recipe may leave the model in another configuration than it was built in
+    # (an unrolled depth): the record says which
+    config = {**experiment.model_config, **record.get("trained_model_config", {})}
+    network = build_model(experiment.model, spec, config, key=jax.random.key(0))
     normalisers = None
     if experiment.normalise == "gaussian":
         shapes = [(2, channels, *spec.grid) for channels in (spec.in_channels, spec.out_channels)]

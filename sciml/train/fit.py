@@ -81,6 +81,7 @@ def fit(
     callbacks: Sequence[Callback] = (),
     metadata: dict[str, Any] | None = None,
     mesh: Mesh | None = None,
+    stop: Callable[[int, History], bool] | None = None,
 ) -> tuple[PyTree, History]:
     """Train ``model`` on ``data`` by minibatch gradient steps; the FNO recipe by default.
 
@@ -154,6 +155,11 @@ def fit(
             the ``"batch"`` axis. In a multi-process run every process passes the same
             arguments; each places on its devices only its share of the samples, and
             only process 0 shows a progress bar.
+        stop: ``stop(epoch, history) -> bool`` after each epoch (counted from 1),
+            before the callbacks: when it returns True, that epoch is checkpointed (if
+            checkpoints are written) and ``fit`` returns early (early stopping, or one
+            stage of a staged recipe). A resumed run continues from that checkpoint as
+            from any other; its ``epochs`` are still the schedule's length.
 
     Returns:
         ``(model, history)``: the trained model, and per-epoch lists ``train_loss``
@@ -231,7 +237,7 @@ def fit(
     writer = None if checkpoint_dir is None else CheckpointWriter(checkpoint_dir)
     bar = _progress_bar(run.epoch, config.epochs, progress and is_primary())
     try:
-        run.train(train, test, writer, bar, callbacks, metadata)
+        run.train(train, test, writer, bar, callbacks, metadata, stop)
     finally:
         if writer is not None:
             writer.close()
@@ -325,8 +331,9 @@ class _Run:
     def model(self) -> PyTree:
         return eqx.combine(self.params, self.frozen, self.static)
 
-    def train(self, train, test, writer, bar, callbacks, metadata) -> None:
-        """Run the remaining epochs, checkpointing and calling back after each."""
+    def train(self, train, test, writer, bar, callbacks, metadata, stop=None) -> None:
+        """Run the remaining epochs, checkpointing and calling back after each, until
+        the last epoch or ``stop`` says so."""
         config, mesh = self.config, self.mesh
         n_train = len(train[0])
         train = tuple(put_sharded(_padded(x, batch_devices(mesh)), mesh) for x in train)
@@ -341,12 +348,19 @@ class _Run:
             if bar is not None:
                 bar.update()
                 bar.set_postfix(_postfix(record))
+            stopping = stop is not None and bool(stop(self.epoch, self._history()))
             if writer is not None and (
-                self.epoch % config.checkpoint_every == 0 or self.epoch == config.epochs
+                stopping or self.epoch % config.checkpoint_every == 0 or self.epoch == config.epochs
             ):
                 self._save(writer, metadata)
             for callback in callbacks:
-                callback(self.epoch, {name: list(values) for name, values in self.history.items()})
+                callback(self.epoch, self._history())
+            if stopping:
+                return
+
+    def _history(self) -> History:
+        """A copy of the history, for callers that keep it."""
+        return {name: list(values) for name, values in self.history.items()}
 
     def _train_epoch(self, train, n_train, test, writer) -> dict[str, float]:
         """One epoch and the test metrics: the epoch's record for the history.

@@ -246,3 +246,24 @@ def test_a_partly_written_checkpoint_is_not_taken_for_one(tmp_path, model):
     assert_same_arrays(load_model(tmp_path, model), model)
     stored = json.loads((tmp_path / "1" / "train" / "metadata").read_text())
     assert stored["epoch"] == 1
+
+
+def test_stop_ends_a_run_early_checkpointed_and_a_resume_ends_where_the_full_run_ends(
+    problem, wrapped, runs, tmp_path
+):
+    # epoch 3 is not a checkpoint epoch (every 2): stopping there must write it anyway
+    stopped_model, history = fit(
+        wrapped,
+        *problem,
+        config=CONFIG,
+        checkpoint_dir=tmp_path,
+        progress=False,
+        metadata=METADATA,
+        stop=lambda epoch, history: epoch == 3,
+    )
+    assert len(history["train_loss"]) == 3
+    assert latest_epoch(tmp_path) == 3
+    resumed, resumed_history = fit(wrapped, *problem, config=CONFIG, resume=tmp_path, progress=False)
+    full_model, full_history = runs["full"]
+    assert_same_arrays(resumed, full_model)
+    assert resumed_history["train_loss"] == full_history["train_loss"]
