@@ -11,7 +11,7 @@ import numpy as np
 import optax
 
 from sciml.data.dataset import OperatorDataset
-from sciml.train.config import LOSSES
+from sciml.train.losses import loss_names
 
 
 def check_split(name: str, split: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -103,14 +103,14 @@ def check_loss(loss: Any, outputs: np.ndarray) -> None:
     """``loss`` is None, a built-in loss's name, or a callable mapping one predicted and
     one true output sample (shaped like ``outputs[0]``) to a real scalar (traced, not run)."""
     expected = (
-        f"one of {', '.join(repr(name) for name in LOSSES)}, a callable "
+        f"one of {', '.join(repr(name) for name in loss_names())}, a callable "
         "loss(prediction, target) -> scalar on one sample (C, *grid), or None for the "
         "TrainConfig's loss"
     )
     if loss is None:
         return
     if isinstance(loss, str):
-        if loss not in LOSSES:
+        if loss not in loss_names():
             raise ValueError(f"unknown loss {loss!r}; fit expects loss to be {expected}")
         return
     if not callable(loss):

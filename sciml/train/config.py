@@ -8,9 +8,11 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
+from sciml.train.losses import loss_names
+
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("step", "cosine", "onecycle")
-LOSSES = ("l2", "h1")
+LOSSES = ("l2", "h1", "hminus1")  # the built-in ones; a user may register more
 REDUCTIONS = ("mean", "sum")
 EPOCH_LOOPS = ("scan", "steps")
 
@@ -53,7 +55,9 @@ class TrainConfig:
         step_every_epochs: epochs between two decays of the step schedule.
         step_factor: the multiplier of each decay of the step schedule, in ``(0, 1]``.
         final_lr_fraction: the cosine schedule's final rate as a fraction, in ``[0, 1]``.
-        loss: ``"l2"`` (relative L2) or ``"h1"`` (relative H1, Fourier-space).
+        loss: a registered loss (:func:`sciml.train.losses.register_loss`):
+            ``"l2"`` (relative L2), ``"h1"`` (relative H1, Fourier-space) or
+            ``"hminus1"`` (relative H^-1, Fourier-space; Cao et al., 2025).
         loss_reduction: how the per-sample losses of a batch make the loss that is
             differentiated: ``"mean"`` or ``"sum"`` (the FNO reference code). The
             recorded ``train_loss`` is the per-sample mean either way.
@@ -92,7 +96,7 @@ class TrainConfig:
     def __post_init__(self):
         _check_name("optimizer", self.optimizer, OPTIMIZERS)
         _check_name("schedule", self.schedule, SCHEDULES)
-        _check_name("loss", self.loss, LOSSES)
+        _check_name("loss", self.loss, loss_names())
         _check_name("loss_reduction", self.loss_reduction, REDUCTIONS)
         _check_name("epoch_loop", self.epoch_loop, EPOCH_LOOPS)
         for name in ("epochs", "batch_size", "step_every_epochs", "checkpoint_every"):

@@ -18,7 +18,7 @@ from jaxtyping import Array, PyTree
 
 from sciml.distributed import batch_mesh, batch_sharding
 from sciml.train.config import TrainConfig
-from sciml.train.losses import relative_h1, relative_l2
+from sciml.train.losses import get_loss, relative_h1, relative_l2
 from sciml.train.optimizers import make_optimizer, make_schedule
 
 
@@ -255,10 +255,9 @@ def _compiled_epoch(static, config, steps_per_epoch, schedule_steps, mesh, optim
 
 
 def builtin_loss(config: TrainConfig) -> Callable[[Array, Array], Array]:
-    """The per-sample loss ``config.loss`` names: relative L2 or relative H1."""
-    if config.loss == "h1":
-        return functools.partial(relative_h1, length=config.domain_length)
-    return relative_l2
+    """The per-sample loss ``config.loss`` names (a registered loss: relative L2, H1,
+    H^-1, or a user's)."""
+    return get_loss(config.loss, config.domain_length)
 
 
 compiled_evaluate = _memoise_by_value(make_evaluate)

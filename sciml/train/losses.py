@@ -1,17 +1,26 @@
-"""Relative Lp and Sobolev (H1) losses between one predicted and one true sample.
+"""Relative Lp and Sobolev (H1, H^-s) losses between one predicted and one true sample.
 
 Each loss takes one sample ``(C, *grid)`` (or any shape) and returns a scalar; a
 batch loss is ``jnp.mean(jax.vmap(loss)(pred, target))``, the per-sample relative
 error averaged over the batch, as in the FNO training recipe.
 
+The losses a :class:`~sciml.train.TrainConfig` names (``loss = "l2"``) are registered
+here with :func:`register_loss`: a factory ``make(length) -> loss`` of the domain's
+side; a user's loss registered the same way is usable by name from a preset or
+``--set train.loss=NAME``.
+
 References:
     Li et al., "Fourier Neural Operator for Parametric Partial Differential
     Equations", ICLR 2021 (relative L2 loss; the authors' code adds an H1 loss).
+    S. Cao, F. Brarda, R. Li and Y. Xi, "Spectral-Refiner: Accurate Fine-Tuning of
+    Spatiotemporal Fourier Neural Operator for Turbulent Flows", ICLR 2025,
+    arXiv:2405.17211 (negative Sobolev norms as operator-learning losses).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 
 import jax.numpy as jnp
 import numpy as np
@@ -141,3 +150,119 @@ def _check_pair(pred, target, name):
             f"{name} expects pred and target of the same shape, "
             f"got {jnp.shape(pred)} and {jnp.shape(target)}"
         )
+
+
+def negative_sobolev_norm(
+    x: Float[Array, " C *grid"], s: float = 1.0, length: float | Sequence[float] = 1.0
+) -> Float[Array, ""]:
+    """The H^-s norm of one periodic sample ``(C, *grid)``, exactly, by Parseval.
+
+    With ``x_hat_k = fftn(x)_k / N`` (``N`` grid points, so the coefficients are
+    those of the Fourier series) and ``k`` the angular wavenumbers ``2 pi n / L``,
+
+        ||x||_{H^-s}^2 = |Omega| sum_c sum_k |x_hat_{c,k}|^2 / (1 + |k|^2)^s,
+
+    the channels summed (for a trajectory ``(T, *grid)`` the discrete L2-in-time of
+    the H^-s-in-space norm, a Bochner norm). For ``s = 1`` it is ``<x, (I -
+    Laplacian)^{-1} x>``: the dual norm of H^1 (Cao et al., 2025, eq. for the
+    fine-tuning loss); ``s = 0`` is the L2 norm.
+
+    Args:
+        x: one sample ``(C, *grid)``, real.
+        s: the order, a number ``>= 0``.
+        length: the periodic domain's side, one for all spatial axes or one per axis.
+
+    Returns:
+        A scalar.
+    """
+    grid, lengths = _spatial_grid("negative_sobolev_norm", x, length)
+    if not s >= 0:
+        raise ValueError(f"negative_sobolev_norm expects an order s >= 0, got s={s}")
+    return _safe_root(_negative_sobolev_squared(x, grid, lengths, s), 2)
+
+
+def _negative_sobolev_squared(x, grid, lengths, s):
+    axes = tuple(range(1, x.ndim))
+    x_hat = jnp.fft.fftn(x, axes=axes, norm="forward")
+    weight = ((1.0 + _wavenumber_squared(grid, lengths)) ** (-s)).astype(x_hat.real.dtype)
+    volume = float(np.prod(lengths))
+    return volume * jnp.sum(weight * jnp.abs(x_hat) ** 2)
+
+
+def relative_hminus(
+    pred: Float[Array, " C *grid"],
+    target: Float[Array, " C *grid"],
+    s: float = 1.0,
+    length: float | Sequence[float] = 1.0,
+) -> Float[Array, ""]:
+    """Relative H^-s error ``||pred - target||_{H^-s} / ||target||_{H^-s}`` of one sample.
+
+    See :func:`negative_sobolev_norm`. A weaker norm than L2: the error of the high
+    wavenumbers counts ``(1 + |k|^2)^-s`` times less (Cao et al., 2025).
+    """
+    _check_pair(pred, target, "relative_hminus")
+    grid, lengths = _spatial_grid("relative_hminus", pred, length)
+    if not s >= 0:
+        raise ValueError(f"relative_hminus expects an order s >= 0, got s={s}")
+    error = _negative_sobolev_squared(pred - target, grid, lengths, s)
+    reference = _negative_sobolev_squared(target, grid, lengths, s)
+    return _safe_root(error, 2) / jnp.sqrt(reference)
+
+
+def _spatial_grid(name, x, length):
+    if jnp.ndim(x) < 2:
+        raise ValueError(
+            f"{name} expects one sample (C, *grid) with at least one spatial axis, "
+            f"got shape {jnp.shape(x)}"
+        )
+    grid = tuple(jnp.shape(x)[1:])
+    lengths = each_axis(length, len(grid))
+    if len(lengths) != len(grid):
+        raise ValueError(
+            f"{name} expects one length or one per spatial axis ({len(grid)}), got {length}"
+        )
+    return grid, lengths
+
+
+# ------------------------------------------------------------------ the loss registry
+
+LossFactory = Callable[[float], Callable[[Array, Array], Array]]
+_LOSSES: dict[str, LossFactory] = {}
+
+
+def register_loss(name: str) -> Callable[[LossFactory], LossFactory]:
+    """Register ``make(length) -> loss(prediction, target)`` under ``name``; a decorator.
+
+    ``length`` is the periodic domain's side (``TrainConfig.domain_length``); the loss
+    maps one sample pair to a scalar. A registered name is valid for
+    ``TrainConfig.loss`` and for ``fit(loss=NAME)``.
+
+    Raises:
+        ValueError: if ``name`` is taken by another factory.
+    """
+
+    def decorator(make: LossFactory) -> LossFactory:
+        held = _LOSSES.get(name)
+        if held is not None and held is not make:
+            raise ValueError(f"a loss named {name!r} is already registered ({held.__qualname__})")
+        _LOSSES[name] = make
+        return make
+
+    return decorator
+
+
+def loss_names() -> tuple[str, ...]:
+    """The registered loss names, built-in ones first."""
+    return tuple(_LOSSES)
+
+
+def get_loss(name: str, length: float = 1.0) -> Callable[[Array, Array], Array]:
+    """The per-sample loss registered as ``name``, for a domain of side ``length``."""
+    if name not in _LOSSES:
+        raise ValueError(f"unknown loss {name!r}; expected one of {', '.join(_LOSSES)}")
+    return _LOSSES[name](length)
+
+
+register_loss("l2")(lambda length: relative_l2)
+register_loss("h1")(lambda length: functools.partial(relative_h1, length=length))
+register_loss("hminus1")(lambda length: functools.partial(relative_hminus, s=1.0, length=length))
