@@ -29,6 +29,8 @@ from sciml.models.estable import build_estable
 from sciml.models.fno import build_fno, build_fno3d, build_fno_ar
 from sciml.models.mgno import build_mgno
 from sciml.models.neural_ode import build_neural_ode, build_neural_ode_latent
+from sciml.models.scno import build_scno
+from sciml.models.sfno import build_sfno
 from sciml.models.spec import ModelSpec
 from sciml.models.unet import build_unet
 from sciml.tasks import check_name_free, get_task, register_task, task_names
@@ -173,9 +175,11 @@ def recipe_config(name: str, values: Mapping[str, Any] = {}) -> dict[str, Any]:
 
 
 def _load_recipes() -> None:
-    # the built-in recipes register themselves in sciml.experiments.recipes, which
-    # imports the runner's parts; imported on first use
+    # the built-in recipes register themselves in sciml.experiments.recipes (and the
+    # Spectral-Refiner's in sciml.experiments.refine), which import the runner's parts;
+    # imported on first use
     importlib.import_module("sciml.experiments.recipes")
+    importlib.import_module("sciml.experiments.refine")
 
 
 def _lists(value: Any) -> Any:
@@ -226,9 +230,11 @@ def load_plugins(modules: Iterable[str] = (), *, entry_points: bool = True) -> l
 register_model("fno")(build_fno)
 register_model("fno-ar")(build_fno_ar)
 register_model("fno3d")(build_fno3d)
+register_model("sfno")(build_sfno)
 register_model("deeponet")(build_deeponet)
 register_model("pod-deeponet")(build_pod_deeponet)
 register_model("mgno")(build_mgno)
+register_model("scno")(build_scno)
 register_model("unet")(build_unet)
 register_model("estable")(build_estable)
 register_model("neural-ode")(build_neural_ode)
