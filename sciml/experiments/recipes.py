@@ -13,14 +13,20 @@ arrays, resuming from the same checkpoints, so that every stage is resumable.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sciml.distributed import is_primary
 from sciml.experiments.registry import register_recipe
+from sciml.models.scno import depth_of, set_depth
+from sciml.plots import save_png, subplots
 from sciml.train import fit, latest_epoch
+from sciml.train.metrics import evaluate
+from sciml.train.unroll import Unrolled, UnrollRule, fit_unrolling
 
 History = dict[str, list[float]]
 
@@ -85,3 +91,71 @@ class Trained:
 def fit_recipe(stage: Stage) -> Trained:
     """One call of :func:`~sciml.train.fit` for the experiment's epochs."""
     return Trained(*stage.fit(stage.model))
+
+
+@register_recipe("train-and-unroll")
+def train_and_unroll(
+    stage: Stage,
+    *,
+    start: int = 1,
+    step: int = 1,
+    final: int = 8,
+    patience: int = 2,
+    tolerance: float = 0.02,
+    min_epochs: int = 3,
+    sweep: float = 2.0,
+) -> Trained:
+    """Adaptive train-and-unroll of a self-composing model (:mod:`sciml.train.unroll`),
+    then its test error at every depth from 1 to ``sweep`` times the depth reached
+    (``depth.png``). ``start = final`` trains at one depth from scratch."""
+    rule = UnrollRule(start, step, final, patience, tolerance, min_epochs)
+    if not sweep >= 1:
+        raise ValueError(
+            f"recipe.sweep must be a number >= 1 (times the depth reached), got {sweep!r}"
+        )
+    unrolled = fit_unrolling(
+        stage.model,
+        stage.train,
+        stage.test,
+        rule=rule,
+        config=stage.experiment.train,
+        checkpoint_dir=stage.checkpoint,
+        resume=stage.checkpoint if stage.resume else None,
+        progress=stage.progress,
+        metadata=stage.experiment.to_dict(),
+    )
+    reached = depth_of(unrolled.model)
+    depths = list(range(1, max(reached, math.ceil(sweep * reached)) + 1))
+    errors = [
+        float(np.mean(evaluate(set_depth(unrolled.model, depth), *stage.test))) for depth in depths
+    ]
+    if is_primary():
+        _plot_depth_sweep(stage.out / "depth.png", depths, errors, reached, unrolled)
+    return Trained(
+        unrolled.model,
+        unrolled.history,
+        {
+            "trained_model_config": {"depth": reached},
+            "depth_reached": reached,
+            "depth_per_epoch": unrolled.depths,
+            "unroll_epochs": unrolled.unroll_epochs,
+            "depth_sweep": {"depth": depths, "test_relative_l2": errors},
+        },
+    )
+
+
+def _plot_depth_sweep(path: Path, depths, errors, reached: int, unrolled: Unrolled) -> None:
+    fig, (sweep, history) = subplots(1, 2, figsize=(9, 3.5), constrained_layout=True)
+    sweep.semilogy(depths, errors, "o-")
+    sweep.axvline(reached, color="gray", linestyle=":", label=f"trained depth {reached}")
+    sweep.set(xlabel="compositions at evaluation", ylabel="test relative L2")
+    sweep.legend()
+    epochs = np.arange(1, len(unrolled.depths) + 1)
+    history.semilogy(epochs, unrolled.history["train_loss"], label="train loss")
+    if "test_l2" in unrolled.history:
+        history.semilogy(epochs, unrolled.history["test_l2"], label="test relative L2")
+    for epoch in unrolled.unroll_epochs:
+        history.axvline(epoch + 0.5, color="gray", linestyle=":")
+    history.set(xlabel="epoch (dotted: unrolled deeper)", ylabel="loss / error")
+    history.legend()
+    save_png(fig, path, "self-composing operator: error against depth")

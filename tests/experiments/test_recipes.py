@@ -60,3 +60,47 @@ def test_a_user_recipe_runs_in_stages_and_round_trips_through_the_run_folder(tmp
     assert record["config"]["recipe"] == {"name": "test-two-halves", "first": 1}
     again = Experiment.from_dict(record["config"])
     assert again.recipe == "test-two-halves" and again.recipe_config == {"first": 1}
+
+
+def test_scno_trains_by_train_and_unroll_records_its_depths_and_reloads_at_the_depth_reached(
+    tmp_path, cache, tiny
+):
+    import numpy as np
+
+    from sciml.experiments import load_experiment, load_run
+    from sciml.experiments.registry import get_task
+    from sciml.experiments.run import load_data
+    from sciml.models.scno import depth_of
+    from sciml.train.metrics import evaluate
+
+    out = tmp_path / "run"
+    sets = [
+        *tiny("darcy", "scno"),
+        "train.epochs=4",
+        "recipe.name=train-and-unroll",
+        "recipe.start=1",
+        "recipe.step=1",
+        "recipe.final=2",
+        "recipe.patience=1",
+        "recipe.min_epochs=2",
+        "recipe.tolerance=0.99",  # every epoch stalls: depth 2 from epoch 3 on
+        "recipe.sweep=1.5",
+    ]
+    argv = ["train", "darcy", "--model", "scno", "--out", str(out), "--cache", str(cache)]
+    assert main([*argv, *sum((["--set", s] for s in sets), [])]) == 0
+    import json
+
+    record = json.loads((out / "results.json").read_text())
+    assert record["depth_per_epoch"] == [1, 1, 2, 2] and record["unroll_epochs"] == [2]
+    assert record["depth_reached"] == 2 and record["trained_model_config"] == {"depth": 2}
+    sweep = record["depth_sweep"]
+    assert sweep["depth"] == [1, 2, 3] and len(sweep["test_relative_l2"]) == 3
+    assert sweep["test_relative_l2"][1] == record["test_relative_l2"]  # the judged depth
+    assert (out / "depth.png").stat().st_size > 0
+    model, _ = load_run(out)
+    assert depth_of(model) == 2
+    experiment = load_experiment(out / "config.toml")
+    splits, _ = load_data(experiment, cache)
+    test = get_task("darcy").arrays(experiment, splits["test"])
+    error = float(np.mean(evaluate(model, *test)))
+    assert error == pytest.approx(record["test_relative_l2"], rel=1e-5)

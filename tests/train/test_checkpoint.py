@@ -263,7 +263,9 @@ def test_stop_ends_a_run_early_checkpointed_and_a_resume_ends_where_the_full_run
     )
     assert len(history["train_loss"]) == 3
     assert latest_epoch(tmp_path) == 3
-    resumed, resumed_history = fit(wrapped, *problem, config=CONFIG, resume=tmp_path, progress=False)
+    resumed, resumed_history = fit(
+        wrapped, *problem, config=CONFIG, resume=tmp_path, progress=False
+    )
     full_model, full_history = runs["full"]
     assert_same_arrays(resumed, full_model)
     assert resumed_history["train_loss"] == full_history["train_loss"]
