@@ -295,13 +295,21 @@ def _diagnose(refined, inputs, outputs, nu, solver_steps, stage) -> dict[str, An
         "error_before": _summary(abs0),
         "error_after": _summary(abs1),
         "estimator_over_error": _summary(ratio),
-        "estimator_error_log_correlation": float(
-            np.corrcoef(np.log(both_eta), np.log(both_err))[0, 1]
-        ),
+        # over both stages, then within each: the first is dominated by the gap between
+        # the two clusters, the others say whether the estimator ranks samples
+        "estimator_error_log_correlation": _log_correlation(both_eta, both_err),
+        "estimator_error_log_correlation_trained": _log_correlation(eta0, abs0),
+        "estimator_error_log_correlation_refined": _log_correlation(eta1, abs1),
         "samples_improved": int(np.sum(rel1 < rel0)),
         "solver": solver,
         "solver_to_same_accuracy": matched[0] if matched else None,
     }
+
+
+def _log_correlation(a: np.ndarray, b: np.ndarray) -> float | None:
+    if len(a) < 2:
+        return None
+    return float(np.corrcoef(np.log(a), np.log(b))[0, 1])
 
 
 def _summary(values: np.ndarray) -> dict[str, float]:

@@ -14,13 +14,14 @@ The network (our own design after Cao et al., 2025, §3 and Figure 3):
    with modes ``(m_x, m_y, m_t)``), the time axis zero-padded by ``time_padding``
    points since time is not periodic (the FNO-3D treatment), no activation after the
    last;
-3. project pointwise to one latent channel ``v: (n_in, s, s)`` (a latent trajectory);
+3. project pointwise to one latent channel ``v: (L, s, s)`` (a latent trajectory of
+   ``latent_steps = L >= n_in`` points: the input window is zero-extended to ``L``);
 4. the output layer :class:`TrajectorySpectralConv` maps ``z = [w(t_0), v]`` (the last
    input frame, then the latent trajectory) to a correction ``y(tau)``, and the
    prediction is ``w(t_0 + tau) = w(t_0) + y(tau)``. It is a 1 -> 1 channel spectral
    convolution in space AND time with a learned spectral source term (bias), whose
    inverse transform in time is evaluated at arbitrary times: the latent window of
-   ``n_in + 1`` points is mapped onto the output window ``[0, n_out]`` frame intervals,
+   ``L + 1`` points is mapped onto the output window ``[0, n_out]`` frame intervals,
    so ``n_out`` need not equal ``n_in`` (the paper's temporal super-resolution by the
    inverse FFT). Time is not periodic, so the sequence is zero-padded at the front to
    twice its length before the transform, as the paper's output layer does.
@@ -141,7 +142,7 @@ class TrajectorySpectralConv(eqx.Module):
             raise ValueError(
                 f"TrajectorySpectralConv with modes {self.modes} needs a padded time axis "
                 f"of at least {2 * mt} and a grid of at least {2 * mx} x {2 * (my - 1)}, got "
-                f"{p} padded times (2 (n_in + 1)) on a {s} x {shape[2]} grid"
+                f"{p} padded times (2 (latent_steps + 1)) on a {s} x {shape[2]} grid"
             )
 
     def sample(
@@ -196,6 +197,9 @@ class SFNO(eqx.Module):
         output_modes: ``(m_t, m_x, m_y)`` of the output layer (trained; the refiner
             lifts the truncation); default ``(m_t, m_x, m_y)`` of ``modes``, capped by the
             padded time axis.
+        latent_steps: the length ``L >= n_in`` of the latent trajectory (default
+            ``n_in``): the Fourier layers run on ``L + time_padding`` times, the input
+            window zero-extended, so a long output window gets a finer latent one.
         time_padding: zero points appended to the time axis of the Fourier layers.
         projection_channels: hidden channels of the projection to the latent trajectory.
         activation: pointwise nonlinearity.
@@ -210,6 +214,7 @@ class SFNO(eqx.Module):
     output: TrajectorySpectralConv
     n_in: int = eqx.field(static=True)
     n_out: int = eqx.field(static=True)
+    latent_steps: int = eqx.field(static=True)
     time_padding: int = eqx.field(static=True)
     activation: Callable[[Array], Array] = eqx.field(static=True)
 
@@ -222,6 +227,7 @@ class SFNO(eqx.Module):
         n_layers: int = 4,
         *,
         output_modes: Sequence[int] | None = None,
+        latent_steps: int | None = None,
         time_padding: int = 4,
         projection_channels: int = 32,
         activation: Callable[[Array], Array] = jax.nn.gelu,
@@ -230,6 +236,9 @@ class SFNO(eqx.Module):
     ):
         self.n_in = check_count("SFNO", "n_in", n_in)
         self.n_out = check_count("SFNO", "n_out", n_out)
+        if latent_steps is None:
+            latent_steps = self.n_in
+        self.latent_steps = check_count("SFNO", "latent_steps", latent_steps, minimum=self.n_in)
         width = check_count("SFNO", "width", width)
         n_layers = check_count("SFNO", "n_layers", n_layers)
         projection_channels = check_count("SFNO", "projection_channels", projection_channels)
@@ -238,7 +247,7 @@ class SFNO(eqx.Module):
         if len(modes) != 3:
             raise ValueError(f"SFNO expects modes (m_x, m_y, m_t), got {modes}")
         if output_modes is None:
-            output_modes = (min(modes[2], self.n_in + 1), modes[0], modes[1])
+            output_modes = (min(modes[2], self.latent_steps + 1), modes[0], modes[1])
         self.activation = activation
         lift_key, hidden_key, out_key, output_key, *layer_keys = jax.random.split(key, 4 + n_layers)
         self.lifting = PointwiseLinear(4, width, key=lift_key, dtype=dtype)
@@ -256,28 +265,29 @@ class SFNO(eqx.Module):
                 f"{tuple(shape)}; a batch goes through jax.vmap(model)"
             )
 
-    def latent(self, frames: Float[Array, "n_in s s"]) -> Float[Array, "n_in s s"]:
+    def latent(self, frames: Float[Array, "n_in s s"]) -> Float[Array, "L s s"]:
         """The latent trajectory the output layer transforms (steps 1-3 of the module)."""
         self.check_input(frames.shape)
         field = jnp.moveaxis(frames, 0, -1)[None]  # (1, s, s, n_in)
         grid = field.shape[1:]
         v = self.lifting(jnp.concatenate([field, grid_coordinates(grid, frames.dtype)]))
-        v = jnp.pad(v, [(0, 0), (0, 0), (0, 0), (0, self.time_padding)])
+        extra = self.latent_steps - self.n_in + self.time_padding
+        v = jnp.pad(v, [(0, 0), (0, 0), (0, 0), (0, extra)])
         *hidden, last = self.layers
         for layer in hidden:
             v = self.activation(layer(v))
-        v = last(v)[..., : self.n_in]
+        v = last(v)[..., : self.latent_steps]
         v = self.projection_out(self.activation(self.projection_hidden(v)))
         return jnp.moveaxis(v[0], -1, 0)
 
     @property
     def padded_times(self) -> int:
-        """``P = 2 (n_in + 1)``: the padded time axis of the output layer."""
-        return 2 * (self.n_in + 1)
+        """``P = 2 (L + 1)``: the padded time axis of the output layer."""
+        return 2 * (self.latent_steps + 1)
 
     def padded_position(self, tau: Float[Array, " n"]) -> Float[Array, " n"]:
         """Frame intervals after the last input frame -> the output layer's padded time."""
-        return self.n_in + 1 + tau * self.n_in / self.n_out
+        return self.latent_steps + 1 + tau * self.latent_steps / self.n_out
 
     def trajectory(
         self,
@@ -299,7 +309,7 @@ class SFNO(eqx.Module):
         grid = frames.shape[1:]
         y = output.sample(spectrum, position, self.padded_times, grid)
         dy = output.sample(spectrum, position, self.padded_times, grid, derivative=True)
-        return frames[-1] + y, dy * (self.n_in / self.n_out)
+        return frames[-1] + y, dy * (self.latent_steps / self.n_out)
 
     def __call__(self, frames: Float[Array, "n_in s s"]) -> Float[Array, "n_out s s"]:
         self.check_input(frames.shape)
@@ -320,6 +330,7 @@ def build_sfno(
     width: int = 16,
     n_layers: int = 4,
     output_modes: Sequence[int] | None = None,
+    latent_steps: int | None = None,
     time_padding: int = 4,
     projection_channels: int = 32,
 ):
@@ -335,6 +346,7 @@ def build_sfno(
         width,
         n_layers,
         output_modes=None if output_modes is None else tuple(output_modes),
+        latent_steps=latent_steps,
         time_padding=time_padding,
         projection_channels=projection_channels,
         key=key,

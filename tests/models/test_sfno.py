@@ -36,9 +36,12 @@ def test_the_frames_are_the_trajectory_at_whole_frame_intervals_and_batches_vmap
     np.testing.assert_allclose(w, prediction, atol=1e-12)
     batch = jax.vmap(model)(jnp.stack([frames, 2 * frames]))
     np.testing.assert_allclose(batch[0], prediction, atol=1e-12)
-    # another output length: the same latent window mapped onto 7 frame intervals
-    longer = _model(n_out=7)(frames)
-    assert longer.shape == (7, 8, 8)
+    # another output length: the same latent window mapped onto 7 frame intervals, and
+    # a latent trajectory longer than the input window
+    assert _model(n_out=7)(frames).shape == (7, 8, 8)
+    finer = SFNO(4, 7, (3, 3, 2), 4, 2, latent_steps=7, key=jax.random.key(0))
+    assert finer(frames.astype(jnp.float32)).shape == (7, 8, 8)
+    assert finer.padded_times == 16
 
 
 def test_the_time_derivative_is_exact_central_differences_converge_to_it_at_order_two():
