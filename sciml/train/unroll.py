@@ -44,7 +44,9 @@ class UnrollRule:
     the depth grows by ``step`` (at most to ``final``) if training there has stalled:
     at least ``min_epochs`` epochs were trained at this depth, and the best training
     loss of its last ``patience`` epochs is not below ``(1 - tolerance)`` times the
-    best before them (less than a relative ``tolerance`` of progress).
+    best before them (less than a relative ``tolerance`` of progress). It does not
+    grow when fewer than ``min_epochs`` epochs of the run are left to train the new
+    depth (an unroll changes the function, and training must have time to recover).
 
     Attributes:
         start: the first depth (>= 1).
@@ -85,8 +87,18 @@ class UnrollRule:
         before, recent = min(losses[: -self.patience]), min(losses[-self.patience :])
         return recent > (1 - self.tolerance) * before
 
-    def replay(self, losses: Sequence[float]) -> tuple[list[int], int, int]:
-        """The decisions the rule takes over a run's training losses, epoch by epoch.
+    def unrolls(self, losses: Sequence[float], depth: int, done: int, epochs: int | None) -> bool:
+        """Whether to go deeper after epoch ``done`` of a run of ``epochs`` (None:
+        unbounded), ``losses`` being the training losses of the epochs at ``depth``."""
+        if depth >= self.final or not self.stalled(losses):
+            return False
+        return epochs is None or epochs - done >= self.min_epochs
+
+    def replay(
+        self, losses: Sequence[float], epochs: int | None = None
+    ) -> tuple[list[int], int, int]:
+        """The decisions the rule takes over a run's training losses, epoch by epoch,
+        for a run of ``epochs`` epochs (None: unbounded).
 
         Returns:
             ``(depths, depth, since)``: the depth each epoch was trained at, the depth
@@ -96,7 +108,7 @@ class UnrollRule:
         depth, since = self.start, 0
         for epoch in range(len(losses)):
             depths.append(depth)
-            if depth < self.final and self.stalled(losses[since : epoch + 1]):
+            if self.unrolls(losses[since : epoch + 1], depth, epoch + 1, epochs):
                 depth, since = min(depth + self.step, self.final), epoch + 1
         return depths, depth, since
 
@@ -158,11 +170,11 @@ def fit_unrolling(
         epoch, _ = latest_intact_epoch(resume)
         if epoch is not None:  # none intact: fit names the damage
             losses = load_train_record(resume, epoch=epoch)["history"].get("train_loss", [])
-    _, depth, since = rule.replay(losses)
+    _, depth, since = rule.replay(losses, config.epochs)
     while True:
 
         def stop(epoch: int, history: History, depth: int = depth, since: int = since) -> bool:
-            return depth < rule.final and rule.stalled(history["train_loss"][since:])
+            return rule.unrolls(history["train_loss"][since:], depth, epoch, config.epochs)
 
         trained, history = fit(
             with_depth(model, depth),
@@ -175,7 +187,7 @@ def fit_unrolling(
             **fit_kwargs,
         )
         done = len(history["train_loss"])
-        depths, depth, since = rule.replay(history["train_loss"])
+        depths, depth, since = rule.replay(history["train_loss"], config.epochs)
         if done >= config.epochs:
             return Unrolled(trained, history, depths)
         resume = checkpoint_dir  # the next stage goes on from this one's checkpoint

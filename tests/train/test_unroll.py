@@ -29,6 +29,10 @@ def test_the_rule_stalls_on_too_little_progress_and_replays_its_decisions():
     # 0.5 before) but at epoch 9 (0.18 > 0.9 * 0.18); depth 6 is final
     assert depths == [2] * 5 + [4] * 4 + [6] * 3
     assert (depth, since) == (6, 9)
+    # in a run of 12 epochs the same; in one of 11 the stall at epoch 9 leaves 2 epochs,
+    # fewer than min_epochs = 3 to train depth 6: no unroll
+    assert rule.replay(losses, 12)[0] == depths
+    assert rule.replay(losses[:11], 11)[0] == [2] * 5 + [4] * 6
 
 
 @pytest.mark.parametrize(
@@ -59,7 +63,7 @@ def full(problem, scno, tmp_path_factory):
 
 
 def test_training_unrolls_at_every_stall_and_ends_at_the_depth_reached(full):
-    depths, _, _ = RULE.replay(full.history["train_loss"])
+    depths, _, _ = RULE.replay(full.history["train_loss"], CONFIG.epochs)
     assert full.depths == depths and len(depths) == CONFIG.epochs
     assert depths[0] == RULE.start and full.unroll_epochs  # it did unroll
     assert all(b - a in (0, RULE.step) for a, b in zip(depths, depths[1:]))
@@ -91,7 +95,7 @@ def test_an_interrupted_run_resumes_at_its_depth_and_ends_bit_for_bit(
 
 
 def test_without_a_folder_the_stages_hand_over_through_a_temporary_one(problem, scno):
-    config = TrainConfig(epochs=3, batch_size=8, learning_rate=1e-2, seed=3)
+    config = TrainConfig(epochs=4, batch_size=8, learning_rate=1e-2, seed=3)
     rule = UnrollRule(start=1, step=2, final=3, patience=1, tolerance=0.99, min_epochs=2)
     unrolled = fit_unrolling(scno, *problem, rule=rule, config=config, progress=False)
-    assert unrolled.depths == [1, 1, 3]  # a 99 % cut is never made: a stall at epoch 2
+    assert unrolled.depths == [1, 1, 3, 3]  # a 99 % cut is never made: a stall at epoch 2
