@@ -11,7 +11,7 @@ import pytest
 
 from sciml.cli import main
 from sciml.experiments.refine import RefinedSFNO
-from sciml.models.sfno import SFNO
+from sciml.models.sfno import SFNO, TrajectorySpectralConv
 from sciml.solvers.navier_stokes import fno_forcing
 
 
@@ -46,6 +46,24 @@ def test_the_refiner_updates_the_output_layer_only_and_lowers_the_estimator():
     expected = refined.model.trajectory(frames, tau, output=layer)[0]
     np.testing.assert_allclose(refined(frames), expected, atol=1e-12)
     assert float(refined.estimator(frames, layer)) == pytest.approx(float(history[-1]))
+
+
+def test_the_estimator_gradient_matches_finite_differences():
+    refined = _refined()
+    frames = jax.random.normal(jax.random.key(2), (3, 8, 8), jnp.float64)
+    layer = refined.model.output.expanded(refined.model.padded_times, (8, 8))
+    direction = jax.random.normal(jax.random.key(3), layer.bias.shape, jnp.float64)
+
+    def estimator(bias):
+        shifted = TrajectorySpectralConv(layer.modes, parameters=(layer.weights, bias))
+        return refined.estimator(frames, shifted)
+
+    exact = jnp.vdot(jax.grad(estimator)(layer.bias), direction)
+    h = 1e-5
+    central = (estimator(layer.bias + h * direction) - estimator(layer.bias - h * direction)) / (
+        2 * h
+    )
+    assert float(central) == pytest.approx(float(exact), rel=1e-6)
 
 
 def test_the_recipe_records_the_errors_before_and_after_refinement(tmp_path, cache, tiny):
