@@ -193,9 +193,10 @@ def refine_recipe(
     input frame on the same grid with ``solver_steps`` steps per frame interval.
     """
     experiment = stage.experiment
-    if experiment.task != "navier-stokes":
+    if experiment.task not in _EQUATIONS:
         raise ValueError(
-            f"recipe 'refine' refines a Navier-Stokes trajectory; the task is {experiment.task!r}"
+            f"recipe 'refine' refines a vorticity trajectory of {' or '.join(_EQUATIONS)}; "
+            f"the task is {experiment.task!r}"
         )
     _check_recipe(steps, learning_rate, order, substeps, solver_steps)
     model, history = stage.fit(stage.model)
@@ -205,20 +206,20 @@ def refine_recipe(
             f'(normalise = "none"); got {type(model).__name__}'
         )
     inputs, outputs = stage.test
-    grid = inputs.shape[-1]
+    forcing, frame_spacing = _EQUATIONS[experiment.task](experiment.data, inputs.shape[-1])
     refined = RefinedSFNO(
         model,
         jnp.asarray(experiment.data.nu, inputs.dtype),
-        fno_forcing(grid, inputs.dtype),
+        forcing,
         int(steps),
         float(learning_rate),
         float(order),
         int(substeps),
         bool(dealias),
-        1.0,
+        frame_spacing,
     )
     before = evaluate(model, inputs, outputs)
-    report = _diagnose(refined, inputs, outputs, experiment.data.nu, solver_steps, stage)
+    report = _diagnose(refined, inputs, outputs, solver_steps, stage)
     record = {
         "test_relative_l2_before_refinement": float(np.mean(before)),
         "refinement": {
@@ -231,6 +232,14 @@ def refine_recipe(
         },
     }
     return Trained(refined, history, record)
+
+
+#: The tasks whose trajectories the refiner knows the equation of: ``(data config, grid)
+#: -> (forcing on the grid or None, time between frames)``.
+_EQUATIONS = {
+    "navier-stokes": lambda data, grid: (fno_forcing(grid), 1.0),
+    "decaying-turbulence": lambda data, grid: (None, float(data.frame_interval)),
+}
 
 
 def _check_recipe(steps, learning_rate, order, substeps, solver_steps) -> None:
@@ -269,7 +278,7 @@ def _refine_batch(refined: RefinedSFNO, inputs, outputs):
     return jax.vmap(one)(inputs, outputs)
 
 
-def _diagnose(refined, inputs, outputs, nu, solver_steps, stage) -> dict[str, Any]:
+def _diagnose(refined, inputs, outputs, solver_steps, stage) -> dict[str, Any]:
     inputs, outputs = jnp.asarray(inputs), jnp.asarray(outputs)
     jax.block_until_ready(_refine_batch(refined, inputs[:1], outputs[:1]))  # compile
     started = time.perf_counter()
@@ -279,7 +288,7 @@ def _diagnose(refined, inputs, outputs, nu, solver_steps, stage) -> dict[str, An
     eta0, eta1 = np.sqrt(eta0), np.sqrt(eta1)
     ratio = np.concatenate([eta0 / abs0, eta1 / abs1])
     both_eta, both_err = np.concatenate([eta0, eta1]), np.concatenate([abs0, abs1])
-    solver = _solver_ladder(inputs, outputs, nu, refined.model.n_out, solver_steps)
+    solver = _solver_ladder(refined, inputs, outputs, solver_steps)
     matched = [
         row
         for row in solver
@@ -321,15 +330,19 @@ def _summary(values: np.ndarray) -> dict[str, float]:
     }
 
 
-def _solver_ladder(inputs, outputs, nu, n_out, solver_steps) -> list[dict[str, Any]]:
+def _solver_ladder(refined, inputs, outputs, solver_steps) -> list[dict[str, Any]]:
     """Our ETDRK4 solver on the stored grid from the last input frame: relative L2 error
     against the reference frames and wall time per sample, for each number of steps
     per frame interval."""
-    grid = inputs.shape[-1]
+    grid, n_out, spacing = inputs.shape[-1], refined.model.n_out, refined.frame_spacing
     rows = []
     for steps in sorted(solver_steps):
         stepper, per_frame = make_stepper(
-            grid, nu=nu, forcing=fno_forcing(grid, inputs.dtype), dt=1.0 / steps
+            grid,
+            nu=float(refined.nu),
+            forcing=refined.forcing,
+            dt=spacing / steps,
+            record_every=spacing,
         )
 
         def solve(w0, stepper=stepper, per_frame=per_frame):

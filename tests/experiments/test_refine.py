@@ -90,5 +90,7 @@ def test_the_recipe_refuses_another_task_and_bad_keys(tmp_path, cache, tiny):
     experiment = get_experiment("darcy", "fno", "quick", sets)
     from sciml.experiments.run import train
 
-    with pytest.raises(ValueError, match="recipe 'refine' refines a Navier-Stokes trajectory"):
+    with pytest.raises(
+        ValueError, match="recipe .refine. refines a vorticity trajectory of navier-stokes"
+    ):
         train(experiment, tmp_path / "run", cache=cache, progress=False)
