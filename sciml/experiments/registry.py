@@ -242,5 +242,5 @@ register_model("neural-ode-latent")(build_neural_ode_latent)
 
 # The built-in tasks register themselves in sciml.tasks; importing them here makes every
 # built-in part known once the registry is.
-importlib.import_module("sciml.tasks.decaying_turbulence")
 task_names()
+importlib.import_module("sciml.tasks.decaying_turbulence")  # after them: the built-ins first

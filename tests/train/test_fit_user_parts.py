@@ -289,7 +289,9 @@ def test_bad_parts_are_rejected_naming_what_was_expected(problem, model):
         fit(model, train, config=CONFIG, optimizer=optax.adam)
     with pytest.raises(ValueError, match=f"{expected_optimizer}.*got str"):
         fit(model, train, config=CONFIG, optimizer="adam")
-    expected_loss = "loss to be one of 'l2', 'h1', a callable loss\\(prediction, target\\)"
+    expected_loss = (
+        "loss to be one of 'l2', 'h1', 'hminus1', a callable loss\\(prediction, target\\)"
+    )
     with pytest.raises(ValueError, match=f"unknown loss 'mse'; fit expects {expected_loss}"):
         fit(model, train, config=CONFIG, loss="mse")
     with pytest.raises(ValueError, match=f"fit expects {expected_loss}.*got int"):
