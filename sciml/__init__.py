@@ -15,6 +15,7 @@ from sciml.experiments import Experiment as Experiment
 from sciml.experiments import get_experiment as get_experiment
 from sciml.experiments import load_run as load_run
 from sciml.experiments import register_model as register_model
+from sciml.experiments import register_recipe as register_recipe
 from sciml.experiments import register_task as register_task
 from sciml.fields import neumann_grf as neumann_grf
 from sciml.fields import periodic_grf as periodic_grf

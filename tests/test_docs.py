@@ -37,6 +37,8 @@ PAGES = {
         "sciml.models.fno.FNO",
         "sciml.models.deeponet.DeepONet",
         "sciml.models.mgno.MgNO",
+        "sciml.models.scno.SCNO",
+        "sciml.models.sfno.SFNO",
         "sciml.models.unet.UNet",
         "sciml.models.estable.EStableNet",
         "sciml.models.neural_ode.NeuralODE",
@@ -51,6 +53,7 @@ PAGES = {
         "sciml.train.config.TrainConfig",
         "sciml.train.losses.relative_l2",
         "sciml.train.metrics.evaluate",
+        "sciml.train.unroll.fit_unrolling",
     ],
     "api/tasks/index.html": [
         "sciml.tasks.Task",
@@ -63,6 +66,9 @@ PAGES = {
     "api/experiments/index.html": [
         "sciml.experiments",
         "sciml.experiments.registry.register_model",
+        "sciml.experiments.registry.register_recipe",
+        "sciml.experiments.recipes.Stage",
+        "sciml.experiments.refine.RefinedSFNO",
         "sciml.experiments.config.Experiment",
         "sciml.experiments.config.get_experiment",
         "sciml.experiments.run.train",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,7 @@ def train_and_unroll(
     )
     reached = depth_of(unrolled.model)
     depths = list(range(1, max(reached, math.ceil(sweep * reached)) + 1))
+    sweep_started = time.perf_counter()
     errors = [
         float(np.mean(evaluate(set_depth(unrolled.model, depth), *stage.test))) for depth in depths
     ]
@@ -140,6 +142,7 @@ def train_and_unroll(
             "depth_per_epoch": unrolled.depths,
             "unroll_epochs": unrolled.unroll_epochs,
             "depth_sweep": {"depth": depths, "test_relative_l2": errors},
+            "depth_sweep_seconds": time.perf_counter() - sweep_started,
         },
     )
 

@@ -22,3 +22,5 @@ from sciml.train.schedules import cosine as cosine
 from sciml.train.schedules import one_cycle as one_cycle
 from sciml.train.schedules import step_decay as step_decay
 from sciml.train.trainable import trainable_filter as trainable_filter
+from sciml.train.unroll import UnrollRule as UnrollRule
+from sciml.train.unroll import fit_unrolling as fit_unrolling
