@@ -354,8 +354,8 @@ def _solver_ladder(refined, inputs, outputs, solver_steps) -> list[dict[str, Any
         frames = jax.block_until_ready(batch(inputs[:, -1]))
         seconds = (time.perf_counter() - started) / len(inputs)
         axes = tuple(range(1, outputs.ndim))
-        error = jnp.sqrt(jnp.sum((frames - outputs) ** 2, axes) / jnp.sum(outputs**2, axes))
-        error = float(jnp.mean(error))
+        per_sample = jnp.sqrt(jnp.sum((frames - outputs) ** 2, axes) / jnp.sum(outputs**2, axes))
+        error = float(jnp.mean(per_sample))
         rows.append(
             {
                 "steps_per_frame": int(per_frame),

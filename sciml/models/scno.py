@@ -84,7 +84,8 @@ class SCNO(eqx.Module):
     3. crop and project pointwise: ``channels -> projection_channels``, act, ``-> out``.
 
     Args:
-        in_channels, out_channels: channels of the input and output functions.
+        in_channels: channels of the input function.
+        out_channels: channels of the output function.
         grid: the grid the model is built for (it fixes the dimension and is checked
             against the V-cycle's levels).
         backbone: ``"mgno"`` (a V-cycle; the paper's) or ``"fno"`` (a spectral
@@ -224,7 +225,7 @@ class SCNO(eqx.Module):
 
     def project(self, z: Float[Array, " c *padded"], grid: tuple[int, ...]) -> Array:
         """The output from an iterate: crop the padding, then project pointwise."""
-        z = z[(slice(None), *(slice(0, n) for n in grid))]
+        z = z[(slice(None),) + tuple(slice(0, n) for n in grid)]
         return self.projection_out(self.activation(self.projection_hidden(z)))
 
     def __call__(self, a: Float[Array, "in *grid"]) -> Float[Array, " out *grid"]:

@@ -102,9 +102,10 @@ class TrajectorySpectralConv(eqx.Module):
     ):
         """``weights`` uniform on ``[0, 1)`` (the FNO initialisation for one channel in
         and out) and ``bias`` zero; or ``parameters = (weights, bias)`` as given."""
-        self.modes = check_modes(modes)
-        if len(self.modes) != 3:
+        checked = check_modes(modes)
+        if len(checked) != 3:
             raise ValueError(f"TrajectorySpectralConv expects modes (m_t, m_x, m_y), got {modes}")
+        self.modes = (checked[0], checked[1], checked[2])
         shape = (2, 2, 2, *self.modes)
         if parameters is not None:
             self.weights, self.bias = parameters
@@ -150,7 +151,7 @@ class TrajectorySpectralConv(eqx.Module):
         spectrum: Complex[Array, "2 mt 2 mx my"],
         times: Float[Array, " n"],
         padded: int,
-        grid: tuple[int, int],
+        grid: tuple[int, ...],
         *,
         derivative: bool = False,
     ) -> Float[Array, "n s s"]:

@@ -64,7 +64,7 @@ def vorticity_residual(
         operators = eqx.tree_at(lambda o: o.dealias, operators, jnp.ones_like(operators.dealias))
     real = w.dtype
     k2 = squared_wavenumbers((s, s), dtype=real)
-    forcing_hat = 0.0
+    forcing_hat: Array | float = 0.0
     if forcing is not None:
         _check_field(name, "forcing", forcing, s)
         forcing_hat = jnp.fft.rfft2(jnp.asarray(forcing, real))

@@ -145,7 +145,8 @@ def fit_unrolling(
     Args:
         model: a model holding a self-composing operator (its own depth is replaced by
             ``rule.start``, or on resume by the depth the run had reached).
-        data, test: the splits, as :func:`~sciml.train.fit` takes them.
+        data: the training split, as :func:`~sciml.train.fit` takes it.
+        test: the test split, or None.
         rule: when and how far to unroll.
         config: the training config; its ``epochs`` are the whole run's.
         checkpoint_dir: where the checkpoints go (the stages hand over through them);
