@@ -39,3 +39,16 @@ def check_whole_steps(config: Any, name: str, span: float, dt: float) -> None:
             f"{type(config).__name__} expects {name} to be a whole number of steps dt, got "
             f"{name} = {span}, dt = {dt} (ratio {ratio})"
         )
+
+
+def check_strided_grid(name: str, solve_resolution: int, resolution: int) -> None:
+    """A periodic solve on an even ``solve_resolution >= 4`` grid whose stored grid, of
+    ``resolution`` points, is a strided subgrid."""
+    if solve_resolution < 4 or solve_resolution % 2:
+        raise ValueError(f"{name} expects an even solve_resolution >= 4; got {solve_resolution}")
+    if solve_resolution % resolution:
+        raise ValueError(
+            f"{name} expects resolution to divide solve_resolution (the stored grid is "
+            f"a strided subgrid); got solve_resolution={solve_resolution}, "
+            f"resolution={resolution}"
+        )

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from sciml.data._checks import check_integers, check_positive
+from sciml.data._checks import check_integers, check_positive, check_strided_grid
 from sciml.data.batched import solve_in_batches, train_test_splits
 from sciml.data.dataset import OperatorDataset, config_to_dict
 from sciml.solvers.navier_stokes import DEFAULT_CFL, make_stepper, rollout
@@ -111,15 +111,7 @@ class DecayingTurbulenceConfig:
     def __post_init__(self):
         name = "DecayingTurbulenceConfig"
         check_integers(self, ("solve_resolution", "resolution", "n_frames", "n_train", "n_test"))
-        if self.solve_resolution < 4 or self.solve_resolution % 2:
-            raise ValueError(
-                f"{name} expects an even solve_resolution >= 4; got {self.solve_resolution}"
-            )
-        if self.solve_resolution % self.resolution:
-            raise ValueError(
-                f"{name} expects resolution to divide solve_resolution; got "
-                f"{self.solve_resolution} and {self.resolution}"
-            )
+        check_strided_grid(name, self.solve_resolution, self.resolution)
         check_positive(
             self, ("nu", "peak_wavenumber", "energy", "frame_interval", "cfl", "speed_bound")
         )

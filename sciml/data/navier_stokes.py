@@ -28,7 +28,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from sciml.data._checks import check_integers, check_positive
+from sciml.data._checks import check_integers, check_positive, check_strided_grid
 from sciml.data.batched import batch_rate, solve_in_batches, train_test_splits
 from sciml.data.dataset import OperatorDataset, config_to_dict
 from sciml.fields import periodic_grf
@@ -102,16 +102,7 @@ class NavierStokesConfig:
     def __post_init__(self):
         name = "NavierStokesConfig"
         check_integers(self, ("solve_resolution", "resolution", "t_final", "n_train", "n_test"))
-        if self.solve_resolution < 4 or self.solve_resolution % 2:
-            raise ValueError(
-                f"{name} expects an even solve_resolution >= 4; got {self.solve_resolution}"
-            )
-        if self.solve_resolution % self.resolution:
-            raise ValueError(
-                f"{name} expects resolution to divide solve_resolution (the stored grid is "
-                f"a strided subgrid); got solve_resolution={self.solve_resolution}, "
-                f"resolution={self.resolution}"
-            )
+        check_strided_grid(name, self.solve_resolution, self.resolution)
         if self.scheme not in SCHEMES:
             raise ValueError(f"{name} expects scheme in {SCHEMES}; got {self.scheme!r}")
         check_positive(
