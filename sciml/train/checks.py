@@ -62,7 +62,7 @@ def check_test_matches_train(train, test) -> None:
             )
 
 
-def check_model_output(model, inputs: np.ndarray, outputs: np.ndarray) -> None:
+def check_model_output(model, inputs: Any, outputs: Any) -> None:
     """The model maps one train input to one train output's shape (traced, not run)."""
     sample = jax.ShapeDtypeStruct(inputs.shape[1:], inputs.dtype)
     try:
@@ -99,9 +99,12 @@ def check_optimizer(optimizer: Any) -> None:
     )
 
 
-def check_loss(loss: Any, outputs: np.ndarray) -> None:
+def check_loss(loss: Any, outputs: Any) -> None:
     """``loss`` is None, a built-in loss's name, or a callable mapping one predicted and
-    one true output sample (shaped like ``outputs[0]``) to a real scalar (traced, not run)."""
+    one true output sample (shaped like ``outputs[0]``) to a real scalar (traced, not run).
+
+    ``outputs`` is anything with the ``shape`` and ``dtype`` of the outputs (an array,
+    or the shapes of a lazy split)."""
     expected = (
         f"one of {', '.join(repr(name) for name in loss_names())}, a callable "
         "loss(prediction, target) -> scalar on one sample (C, *grid), or None for the "

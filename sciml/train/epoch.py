@@ -52,7 +52,10 @@ def make_train_epoch(
     samples) form the minibatches; the optimiser step runs on each, with the batch
     loss ``mean_i loss(model(a_i), u_i)`` (``reduction="sum"``: ``sum_i``): all in one
     ``lax.scan`` (``loop="scan"``), or as one compiled call per step from a Python loop
-    (``loop="steps"``; see ``TrainConfig.epoch_loop``). ``metrics`` holds the mean
+    (``loop="steps"``; see ``TrainConfig.epoch_loop``). With ``loop="stream"`` the
+    epoch is ``(params, opt_state, frozen, batches)``, ``batches`` an iterable of
+    placed ``(inputs, outputs)`` minibatches (a lazy data set streamed from disk), one
+    compiled call per step. ``metrics`` holds the mean
     batch ``loss``, the ``learning_rate`` of the epoch's first step and ``finite``,
     False if a batch loss or a final parameter is not finite. ``params`` and
     ``opt_state`` are donated: their buffers are reused for the results.
@@ -77,15 +80,18 @@ def make_train_epoch(
         losses = jax.vmap(lambda a, u: loss(model(a), u))(inputs, outputs)
         return reduce(losses), jnp.mean(losses)
 
-    def step(frozen, inputs, outputs, carry, batch):
+    def step_on(frozen, carry, inputs, outputs):
         params, opt_state = carry
         (_, mean), grads = jax.value_and_grad(batch_loss, has_aux=True)(
-            params, frozen, split(inputs[batch]), split(outputs[batch])
+            params, frozen, split(inputs), split(outputs)
         )
         updates, opt_state = optimizer.update(grads, opt_state, params)
         # the rate this step used, where only the state knows it (None: no output)
         rate = None if schedule is not None else injected_learning_rate(opt_state)
         return (optax.apply_updates(params, updates), opt_state), (mean, rate)
+
+    def step(frozen, inputs, outputs, carry, batch):
+        return step_on(frozen, carry, inputs[batch], outputs[batch])
 
     def summary(params, losses, first_step, rates):
         finite = jnp.all(jnp.isfinite(losses))
@@ -112,8 +118,11 @@ def make_train_epoch(
 
     if loop == "scan":
         return jax.jit(train_epoch, donate_argnums=(0, 1))
+    finish = jax.jit(summary)
+    if loop == "stream":
+        return _streamed_epoch(step_on, finish, first_step_of, schedule is None)
     if loop != "steps":
-        raise ValueError(f"unknown epoch loop {loop!r}; expected 'scan' or 'steps'")
+        raise ValueError(f"unknown epoch loop {loop!r}; expected 'scan', 'steps' or 'stream'")
 
     @functools.partial(jax.jit, donate_argnums=(0, 1))
     def train_step(params, opt_state, frozen, inputs, outputs, batch):
@@ -122,7 +131,6 @@ def make_train_epoch(
         )
         return params, opt_state, loss_value, rate
 
-    finish = jax.jit(summary)
     batches_of = jax.jit(minibatches)
 
     def train_epoch_by_steps(params, opt_state, frozen, inputs, outputs, order):
@@ -139,6 +147,34 @@ def make_train_epoch(
         return params, opt_state, finish(params, jnp.stack(losses), first_step, stacked)
 
     return train_epoch_by_steps
+
+
+def _streamed_epoch(step_on, finish, first_step_of, injected) -> Callable:
+    """The epoch ``(params, opt_state, frozen, batches) -> (params, opt_state,
+    metrics)`` over ``batches``, an iterable of placed ``(inputs, outputs)`` batches
+    (a :class:`~sciml.data.stream.BatchStream`): one compiled call per step, taking the
+    batch itself rather than indices into a resident training set."""
+
+    @functools.partial(jax.jit, donate_argnums=(0, 1))
+    def train_step(params, opt_state, frozen, inputs, outputs):
+        (params, opt_state), (loss_value, rate) = step_on(
+            frozen, (params, opt_state), inputs, outputs
+        )
+        return params, opt_state, loss_value, rate
+
+    def train_epoch_streamed(params, opt_state, frozen, batches):
+        first_step = jax.tree.map(jnp.copy, first_step_of(opt_state))
+        losses, rates = [], []
+        for inputs, outputs in batches:
+            params, opt_state, loss_value, rate = train_step(
+                params, opt_state, frozen, inputs, outputs
+            )
+            losses.append(loss_value)
+            rates.append(rate)
+        stacked = jnp.stack(rates) if injected else None
+        return params, opt_state, finish(params, jnp.stack(losses), first_step, stacked)
+
+    return train_epoch_streamed
 
 
 def _constrain_to(sharding):
@@ -218,9 +254,12 @@ def compiled_epoch(
     *,
     optimizer: optax.GradientTransformation | None = None,
     loss: Callable[[Array, Array], Array] | None = None,
+    streamed: bool = False,
 ) -> tuple[optax.GradientTransformation, Callable]:
     """The optimiser and the epoch function of ``config`` for a model structure, its
-    batches split over ``mesh`` (default: :func:`sciml.distributed.batch_mesh`).
+    batches split over ``mesh`` (default: :func:`sciml.distributed.batch_mesh`); with
+    ``streamed``, the epoch over placed batches (``loop="stream"`` of
+    :func:`make_train_epoch`) whatever ``config.epoch_loop`` says.
 
     Only the optimiser, schedule, loss and batch fields of ``config`` matter; callers
     clear the others (epochs, seed, ...) to share the compilation between runs. A
@@ -229,11 +268,14 @@ def compiled_epoch(
     a compilation when they pass the same objects.
     """
     mesh = batch_mesh() if mesh is None else mesh
-    return _compiled_epoch(static, config, steps_per_epoch, schedule_steps, mesh, optimizer, loss)
+    loop = "stream" if streamed else config.epoch_loop
+    return _compiled_epoch(
+        static, config, steps_per_epoch, schedule_steps, mesh, optimizer, loss, loop
+    )
 
 
 @_memoise_by_value
-def _compiled_epoch(static, config, steps_per_epoch, schedule_steps, mesh, optimizer, loss):
+def _compiled_epoch(static, config, steps_per_epoch, schedule_steps, mesh, optimizer, loss, loop):
     schedule: optax.Schedule | None = None
     if optimizer is None:
         schedule = make_schedule(config, steps_per_epoch, schedule_steps)
@@ -249,7 +291,7 @@ def _compiled_epoch(static, config, steps_per_epoch, schedule_steps, mesh, optim
         steps_per_epoch,
         config.loss_reduction,
         mesh,
-        config.epoch_loop,
+        loop,
     )
     return optimizer, epoch
 

@@ -17,6 +17,8 @@ from jax.sharding import Mesh
 from jaxtyping import Array, PyTree
 
 from sciml.data.dataset import OperatorDataset
+from sciml.data.lazy import LazyDataset
+from sciml.data.stream import BatchStream
 from sciml.distributed import (
     batch_devices,
     batch_mesh,
@@ -47,7 +49,7 @@ from sciml.train.epoch import compiled_epoch, compiled_evaluate, shuffle
 from sciml.train.optimizers import make_optimizer
 from sciml.train.trainable import trainable_filter
 
-Split = OperatorDataset | tuple[Any, Any]
+Split = OperatorDataset | LazyDataset | tuple[Any, Any]
 History = dict[str, list[float]]
 Callback = Callable[[int, History], None]
 Loss = Callable[[Array, Array], Array]
@@ -113,9 +115,15 @@ def fit(
         model: an equinox module mapping one sample ``(C_in, *grid)`` to one sample
             ``(C_out, *grid)``.
         data: the training split: an :class:`~sciml.data.OperatorDataset`, or a pair
-            ``(inputs, outputs)`` of arrays ``(N, C_in, *grid)`` and ``(N, C_out, *grid)``.
+            ``(inputs, outputs)`` of arrays ``(N, C_in, *grid)`` and ``(N, C_out, *grid)``,
+            held on the devices for the run; or a :class:`~sciml.data.lazy.LazyDataset`,
+            streamed: every epoch draws the same batches as in memory, and a
+            background thread reads each from its source and places it on the devices
+            while the step before runs (:class:`~sciml.data.stream.BatchStream`), so
+            only a few batches are resident. Its samples are checked finite as they
+            are read.
         test: the same for the test split (its grid may differ from the training
-            grid), or None.
+            grid), or None; a lazy test split is evaluated batch by batch.
         config: the recipe: optimiser, schedule, loss, epochs, batch size, seed,
             checkpoint period; ``TrainConfig()`` (the FNO recipe) if None.
         optimizer: an ``optax.GradientTransformation`` used as given, in place of the
@@ -210,10 +218,10 @@ def fit(
             f"fit expects config to be a TrainConfig or None, got {type(config).__name__}"
         )
     check_optimizer(optimizer)
-    train = check_split("train", data)
-    if len(train[0]) < config.batch_size:
+    train = _split_of("train", data)
+    if train[0].shape[0] < config.batch_size:
         raise ValueError(
-            f"the train split has {len(train[0])} samples, fewer than one batch "
+            f"the train split has {train[0].shape[0]} samples, fewer than one batch "
             f"(batch_size={config.batch_size})"
         )
     check_model_output(model, *train)
@@ -221,9 +229,9 @@ def fit(
     if isinstance(loss, str):
         # the name becomes the run's config.loss: checkpoints and resume compare it
         config, loss = dataclasses.replace(config, loss=loss), None
-    if test is not None:
-        test = check_split("test", test)
-        check_test_matches_train(train, test)
+    test_split = None if test is None else _split_of("test", test)
+    if test_split is not None:
+        check_test_matches_train(train, test_split)
     if metadata is not None:
         check_json("fit metadata", metadata)
     if checkpoint_dir is None:
@@ -233,11 +241,13 @@ def fit(
     check_divisible("batch_size", config.batch_size, mesh)
 
     parts = _UserParts(optimizer, loss)
-    run = _Run.start(model, config, parts, len(train[0]) // config.batch_size, resume, mesh)
+    steps_per_epoch = train[0].shape[0] // config.batch_size
+    streamed = isinstance(train, _Lazy)
+    run = _Run.start(model, config, parts, steps_per_epoch, resume, mesh, streamed)
     writer = None if checkpoint_dir is None else CheckpointWriter(checkpoint_dir)
     bar = _progress_bar(run.epoch, config.epochs, progress and is_primary())
     try:
-        run.train(train, test, writer, bar, callbacks, metadata, stop)
+        run.train(train, test_split, writer, bar, callbacks, metadata, stop)
     finally:
         if writer is not None:
             writer.close()
@@ -282,7 +292,7 @@ class _Run:
     last_checkpoint: tuple[int, Path] | None
 
     @classmethod
-    def start(cls, model, config, parts, steps_per_epoch, resume, mesh) -> _Run:
+    def start(cls, model, config, parts, steps_per_epoch, resume, mesh, streamed) -> _Run:
         """A fresh run of ``model``, or the run checkpointed in ``resume``, its state
         replicated over ``mesh``."""
         params, frozen, static = _split(model)
@@ -303,6 +313,7 @@ class _Run:
             mesh,
             optimizer=parts.optimizer,
             loss=parts.loss,
+            streamed=streamed,
         )
         # Fresh buffers, as the epoch function donates them and the caller keeps
         # ``model``; all replicated over the mesh, so that fresh and restored runs
@@ -335,9 +346,10 @@ class _Run:
         """Run the remaining epochs, checkpointing and calling back after each, until
         the last epoch or ``stop`` says so."""
         config, mesh = self.config, self.mesh
-        n_train = len(train[0])
-        train = tuple(put_sharded(_padded(x, batch_devices(mesh)), mesh) for x in train)
-        if test is not None:
+        n_train = train[0].shape[0]
+        if not isinstance(train, _Lazy):
+            train = tuple(put_sharded(_padded(x, batch_devices(mesh)), mesh) for x in train)
+        if test is not None and not isinstance(test, _Lazy):
             batch = _round_up(config.eval_batch_size or config.batch_size, batch_devices(mesh))
             inputs, outputs = test
             test = tuple(put_sharded(x, mesh, axis=1) for x in _batched(inputs, outputs, batch))
@@ -368,11 +380,18 @@ class _Run:
         ``train`` holds ``n_train`` samples, padded to split evenly over the devices;
         the padding is never drawn."""
         started = time.perf_counter()
-        inputs, outputs = train
-        order = put_replicated(shuffle(self.key, np.int32(self.epoch), n_train), self.mesh)
-        self.params, self.opt_state, metrics = self.train_epoch(
-            self.params, self.opt_state, self.frozen, inputs, outputs, order
-        )
+        order = shuffle(self.key, np.int32(self.epoch), n_train)
+        if isinstance(train, _Lazy):
+            size = self.config.batch_size
+            batches = np.asarray(order)[: self.steps_per_epoch * size]
+            with BatchStream(train.source, batches.reshape(-1, size), self.mesh) as stream:
+                self.params, self.opt_state, metrics = self.train_epoch(
+                    self.params, self.opt_state, self.frozen, stream
+                )
+        else:
+            self.params, self.opt_state, metrics = self.train_epoch(
+                self.params, self.opt_state, self.frozen, *train, put_replicated(order, self.mesh)
+            )
         metrics = jax.device_get(metrics)  # the epoch's one wait for the device
         if not metrics["finite"]:
             if writer is not None:
@@ -380,12 +399,34 @@ class _Run:
             raise self._non_finite(float(metrics["loss"]), writer)
         self.epoch += 1
         record = {"train_loss": float(metrics["loss"])}
-        if test is not None:
+        if isinstance(test, _Lazy):
+            record.update(self._evaluate_streamed(test.source))
+        elif test is not None:
             l2, h1 = self.evaluate(self.params, self.frozen, *test)
             record.update(test_l2=float(l2), test_h1=float(h1))
         record["epoch_time"] = time.perf_counter() - started
         record["learning_rate"] = float(metrics["learning_rate"])
         return record
+
+    def _evaluate_streamed(self, source: LazyDataset) -> dict[str, float]:
+        """The mean test errors over a lazy test split, read batch by batch (the last
+        padded with copies of its first sample, masked out)."""
+        batch = _round_up(
+            self.config.eval_batch_size or self.config.batch_size, batch_devices(self.mesh)
+        )
+        n = len(source)
+        n_batches = -(-n // batch)
+        index = np.concatenate([np.arange(n), np.zeros(n_batches * batch - n, dtype=int)])
+        masks = (np.arange(n_batches * batch) < n).reshape(n_batches, batch)
+        sums = np.zeros(2)
+        with BatchStream(source, index.reshape(n_batches, batch), self.mesh, name="test") as stream:
+            for mask, (inputs, outputs) in zip(masks, stream):
+                errors = self.evaluate(
+                    self.params, self.frozen, inputs[None], outputs[None], mask[None]
+                )
+                sums += np.asarray(jax.device_get(errors), dtype=float) * mask.sum()
+        l2, h1 = sums / n
+        return {"test_l2": float(l2), "test_h1": float(h1)}
 
     def _save(self, writer, metadata):
         path = writer.save(
@@ -428,6 +469,29 @@ class _Run:
             f"checkpointed; {kept}. A lower learning rate, or normalised data, usually helps."
         )
         return NonFiniteLossError(message, failed, path)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Lazy:
+    """A lazy split and its shapes, which the checks of ``fit`` take for arrays'."""
+
+    source: LazyDataset
+
+    def __getitem__(self, role: int) -> jax.ShapeDtypeStruct:
+        shape = (self.source.input_shape, self.source.output_shape)[role]
+        return jax.ShapeDtypeStruct((len(self.source), *shape), np.float32)
+
+    def __iter__(self):
+        return iter((self[0], self[1]))
+
+
+def _split_of(name: str, split: Any) -> tuple[Any, Any] | _Lazy:
+    """The checked arrays of an in-memory split, or a lazy split's shapes."""
+    if isinstance(split, LazyDataset):
+        if len(split) == 0:
+            raise ValueError(f"the {name} split is a lazy data set with no samples")
+        return _Lazy(split)
+    return check_split(name, split)
 
 
 def _recipe(config: TrainConfig) -> TrainConfig:

@@ -79,6 +79,23 @@ with tempfile.TemporaryDirectory() as folder:
                      progress=False)
 out["resumed"] = resumed["train_loss"]
 
+# streamed from a lazy data set: each device's rows of a batch are read on their own
+from sciml.data.lazy import ArraySamples
+
+class Counting(ArraySamples):
+    def _read(self, indices):
+        getattr(self, "rows", []).append(len(indices))  # the train source counts
+        return super()._read(indices)
+
+train, test = problem("float32")
+coords = (np.arange(GRID) / GRID,) * 2
+source = Counting(*train, coords)
+source.rows = []
+_, streamed = fit(model("float32"), source, Counting(*test, coords), config=CONFIG,
+                  progress=False)
+out["streamed"] = {name: streamed[name] for name in ("train_loss", "test_l2", "test_h1")}
+out["streamed_rows"] = sorted(set(source.rows))
+
 # the compiled epoch is partitioned: each device takes a quarter of every batch and the
 # gradients are summed across devices
 mesh = batch_mesh()
@@ -156,6 +173,15 @@ def test_four_devices_follow_the_one_device_trajectory(four_devices, dtype, rtol
     for i, leaf in enumerate(leaves):
         scale = np.max(np.abs(leaf))
         np.testing.assert_allclose(arrays[f"{dtype}-{i}"], leaf, rtol=0, atol=10 * rtol * scale)
+
+
+def test_a_streamed_run_follows_the_in_memory_one_and_reads_per_device(four_devices):
+    """A lazy data set streamed over 4 devices gives the in-memory run's losses, and
+    no read takes more than one device's quarter of a batch of 8."""
+    report = four_devices[0]
+    for name in ("train_loss", "test_l2", "test_h1"):
+        np.testing.assert_allclose(report["streamed"][name], report["float32"][name], rtol=1e-6)
+    assert report["streamed_rows"] == [2]
 
 
 def test_the_epoch_is_split_over_the_devices(four_devices):
