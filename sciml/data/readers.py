@@ -10,8 +10,9 @@ them directly:
   (and their siblings with other viscosities and lengths).
 * The PDEBench files of Takamoto, Praditia, Leiteritz, MacKinlay, Alesiani,
   Pflüger, Niepert, "PDEBench: An Extensive Benchmark for Scientific Machine
-  Learning", NeurIPS 2022 Datasets and Benchmarks: ``1D_Burgers_Sols_Nu*.hdf5``
-  and ``2D_DarcyFlow_beta*_Train.hdf5``.
+  Learning", NeurIPS 2022 Datasets and Benchmarks, read in `sciml.data.pdebench`
+  and named here too: `read_pdebench_burgers`, `read_pdebench_darcy`, and
+  `read_pdebench` / `PDEBenchTrajectories` for every time-dependent layout.
 
 Axis conventions
 ----------------
@@ -25,8 +26,8 @@ reverses the axes of v7.3 arrays the same way), so ``coeff[n, i, j]`` here is th
 ``x_train[n, i, j]`` of the FNO Darcy script, and the grid axes of a 2-D field are
 kept in that order: ``(N, C, s, s)`` with axis 2 the MATLAB row index.
 
-The PDEBench files are plain (row-major) HDF5 and are read in the order stored:
-``tensor`` is ``(N, T, X)`` for 1-D Burgers and ``(N, 1, X, Y)`` for 2-D Darcy.
+The PDEBench files are plain (row-major) HDF5 and are read in the order stored
+(see `sciml.data.pdebench` for their layouts).
 
 Every reader returns channel-first float32 fields ``(N, C, *grid)``; ``n`` limits
 the number of samples and, for HDF5 files, only those samples are read from disk.
@@ -47,7 +48,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from pathlib import Path
 
 import h5py
@@ -58,10 +58,27 @@ from sciml.data import hdf5
 from sciml.data.dataset import OperatorDataset
 from sciml.data.hdf5 import DEFAULT_MAX_BYTES
 
+# The PDEBench readers have their own module and are named here too, where they were
+# first; the checks both families share are defined there, so the import runs one way.
+from sciml.data.pdebench import PDEBenchTrajectories as PDEBenchTrajectories
+from sciml.data.pdebench import (
+    _existing_file,
+    _finite,
+    _name_parameter,
+    _positive_int,
+    _same_shape,
+    _sample_count,
+)
+from sciml.data.pdebench import read_pdebench as read_pdebench
+from sciml.data.pdebench import read_pdebench_burgers as read_pdebench_burgers
+from sciml.data.pdebench import read_pdebench_darcy as read_pdebench_darcy
+
 __all__ = [
+    "PDEBenchTrajectories",
     "read_fno_burgers",
     "read_fno_darcy",
     "read_fno_navier_stokes",
+    "read_pdebench",
     "read_pdebench_burgers",
     "read_pdebench_darcy",
     "train_test_split",
@@ -87,15 +104,6 @@ _V5_ITEMSIZE = {
 
 
 # --------------------------------------------------------------------------- files
-
-
-def _existing_file(path: str | os.PathLike) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no data file at {path}")
-    if not path.is_file():
-        raise ValueError(f"{path} is not a file")
-    return path
 
 
 class _MatFile:
@@ -227,44 +235,7 @@ def _open_mat(path: str | os.PathLike, max_bytes: int) -> _MatFile:
     return _MatFile(_existing_file(path), _positive_int(max_bytes, "max_bytes"))
 
 
-def _open_hdf5(path: str | os.PathLike, expected: str) -> h5py.File:
-    path = _existing_file(path)
-    if not h5py.is_hdf5(path):
-        raise ValueError(f"{path} is not an HDF5 file; expected {expected}")
-    try:
-        return h5py.File(path, "r")
-    except OSError as error:
-        raise ValueError(f"{path}: expected {expected}, could not open it: {error}") from error
-
-
-def _hdf5_dataset(file: h5py.File, name: str, rank: int, layout: str) -> h5py.Dataset:
-    """Dataset ``name`` of ``file``, stored in the file itself (no link, virtual or
-    external storage), checked to be numeric with the given rank."""
-    dataset = hdf5.plain_dataset(file, name, file.filename)
-    if dataset is None:
-        raise ValueError(
-            f"{file.filename} has no dataset {name!r} (expected {name} {layout}); "
-            f"it holds {sorted(file)}"
-        )
-    if dataset.dtype.kind not in "fiu":
-        raise ValueError(
-            f"{file.filename}: dataset {name!r} has dtype {dataset.dtype}, expected real numbers"
-        )
-    if dataset.ndim != rank:
-        raise ValueError(
-            f"{file.filename}: dataset {name!r} should be {layout}, got shape {dataset.shape}"
-        )
-    return dataset
-
-
 # ----------------------------------------------------------------------- checking
-
-
-def _finite(array: np.ndarray, name: str, path) -> np.ndarray:
-    if not np.all(np.isfinite(array)):
-        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise ValueError(f"{path}: {name!r} holds {bad} non-finite values (NaN or inf)")
-    return array
 
 
 def _mat_shape(mat: _MatFile, name: str, layout: str) -> tuple[int, ...]:
@@ -278,43 +249,10 @@ def _mat_shape(mat: _MatFile, name: str, layout: str) -> tuple[int, ...]:
     return shape
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"expected {name} to be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _sample_count(n: int | None, available: int, path) -> int:
-    """How many samples to read: all when ``n`` is None, else ``n`` (checked)."""
-    if n is None:
-        return available
-    n = _positive_int(n, "n")
-    if n > available:
-        raise ValueError(f"{path} holds {available} samples, but n={n} were asked for")
-    return n
-
-
 def _square_grid(shape: tuple[int, ...], name: str, path) -> int:
     if shape[1] != shape[2]:
         raise ValueError(f"{path}: {name!r} should be on a square grid (N, s, s), got {shape}")
     return shape[1]
-
-
-def _same_shape(path, first: str, first_shape, second: str, second_shape):
-    if tuple(first_shape) != tuple(second_shape):
-        raise ValueError(
-            f"{path}: {second!r} should have the shape of {first!r} {tuple(first_shape)}, "
-            f"got {tuple(second_shape)}"
-        )
-
-
-def _name_parameter(name: str, pattern: str, cast):
-    """A parameter written in a file name (``V1e-3`` -> 1e-3), or None."""
-    match = re.search(pattern, name)
-    return cast(match.group(1)) if match else None
-
-
-_NUMBER = r"(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
 
 
 # ---------------------------------------------------------------------- FNO files
@@ -432,8 +370,61 @@ def read_fno_darcy(
     return OperatorDataset(a[:, None], u[:, None], coords, config)
 
 
+#: ν in an FNO Navier–Stokes file name: ``V`` then a number with a negative exponent,
+#: as in the published ``NavierStokes_V1e-3_N5000_T50.mat``. The FNO scripts' own
+#: ``ns_data_V100_N1000_T50_1.mat`` and ``ns_data_V10000_N1200_T20.mat`` use another
+#: V (they pair with ν = 1e-3 and 1e-5, the viscosities of T = 50 and T = 20 in the
+#: paper), so a V without one is not read as ν.
+_NS_VISCOSITY = r"(?:^|_)V(\d+(?:\.\d*)?[eE]-\d+)(?=_|\.|$)"
+_NS_HORIZON = r"(?:^|_)T(\d+)(?=_|\.|$)"
+
+
+def _navier_stokes_viscosity(name: str, nu: float | None) -> tuple[float | None, str | None]:
+    """ν and where it came from: the argument, else the file name (``V1e-3``), else None."""
+    if nu is not None:
+        if isinstance(nu, bool) or not isinstance(nu, (int, float, np.floating, np.integer)):
+            raise ValueError(f"expected nu to be a positive number, got {nu!r}")
+        if not (math.isfinite(nu) and nu > 0):
+            raise ValueError(f"expected nu to be a positive number, got {nu!r}")
+        return float(nu), "argument"
+    named = _name_parameter(name, _NS_VISCOSITY, float)
+    return named, None if named is None else "file name"
+
+
+def _navier_stokes_horizon(
+    path, name: str, times: list[float] | None, n_frames: int
+) -> tuple[float | None, str | None]:
+    """T and where it came from, the name's T checked against the file's contents.
+
+    The FNO generator (``ns_2d.py``) records ``record_steps`` frames at
+    ``t = k T / record_steps``, k = 1 .. record_steps, and stores them in ``t``; the
+    published files take ``record_steps = T``, frames at t = 1 .. T. So the name's T
+    must be the last stored time, or, without ``t``, the number of frames.
+    """
+    named = _name_parameter(name, _NS_HORIZON, int)
+    if times is not None:
+        if named is not None and not math.isclose(times[-1], named, rel_tol=1e-4):
+            raise ValueError(
+                f"{path}: the file name says T = {named} but its stored times 't' end at "
+                f"{times[-1]:g}; rename the file or check its contents"
+            )
+        return (float(named), "file name") if named is not None else (times[-1], "t")
+    if named is None:
+        return None, None
+    if named != n_frames:
+        raise ValueError(
+            f"{path}: the file name says T = {named} but 'u' holds {n_frames} frames and "
+            f"no times 't'; the published files hold one frame per unit time, t = 1 .. T"
+        )
+    return float(named), "file name"
+
+
 def read_fno_navier_stokes(
-    path: str | os.PathLike, *, n: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+    path: str | os.PathLike,
+    *,
+    n: int | None = None,
+    nu: float | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> OperatorDataset:
     """The 2-D Navier–Stokes data of Li et al. (2021), ``NavierStokes_V1e-3_N5000_T50.mat``.
 
@@ -444,23 +435,39 @@ def read_fno_navier_stokes(
     T = 1, MATLAB drops the trailing singleton axis and ``u`` is ``(N, 64, 64)``;
     that is read as one frame.
 
+    The viscosity ν is ``nu`` when given, else read from a published file name
+    (``NavierStokes_V1e-3_...``, ``ns_V1e-4_...``: V then a number with a negative
+    exponent), else None; the ``V100`` of the FNO scripts' ``ns_data_V100_N1000_T50``
+    is not ν and is not read. The horizon T of a name (``_T50``) is checked against
+    the file: the last stored time, or, without ``t``, the number of frames (the
+    published files hold frames at t = 1 .. T).
+
     Args:
         path: the ``.mat`` file, MATLAB v5 or v7.3.
         n: read only the first ``n`` trajectories (all when None); from a v7.3 file
             only those are read from disk.
+        nu: the viscosity, when the file name does not give it (or gives it wrong);
+            it wins over the name.
         max_bytes: refuse, before reading, any array bigger than this many bytes
             as stored (default 8 GiB); raise it to read a larger file.
 
     Returns:
         inputs ``w0: (n, 1, s, s)`` and outputs ``w: (n, T, s, s)`` in float32;
         coordinates ``arange(s) / s`` on both axes. The config holds the times
-        ``t`` as a list, and the viscosity ``nu`` and horizon ``T`` read from the
-        file name (``V1e-3``, ``T50``) when it has them, else None.
+        ``t`` as a list (None without ``t``), ``nu`` with ``nu_source``
+        (``"argument"``, ``"file name"`` or None) and ``T`` with ``T_source``
+        (``"file name"``, checked, or ``"t"``, its last value, or None).
+
+    Raises:
+        ValueError: when the name's T disagrees with the stored times or the number
+            of frames, naming both.
 
     References:
         Li et al., "Fourier Neural Operator for Parametric Partial Differential
         Equations", ICLR 2021, §5.3.
     """
+    name = Path(path).name
+    viscosity, viscosity_source = _navier_stokes_viscosity(name, nu)
     with _open_mat(path, max_bytes) as mat:
         shape = _mat_shape(mat, "a", "(N, s, s)")
         size = _square_grid(shape, "a", mat.path)
@@ -482,166 +489,25 @@ def read_fno_navier_stokes(
                     f"got {stored.size} values (MATLAB size {mat.shape('t')})"
                 )
             times = [float(value) for value in stored]
+        horizon, horizon_source = _navier_stokes_horizon(mat.path, name, times, n_times)
         count = _sample_count(n, shape[0], mat.path)
         w0 = mat.read("a", (slice(0, count),))
         w = mat.read("u", (slice(0, count),)).reshape(count, size, size, n_times)
         file_format = mat.format
-    name = Path(path).name
     config = {
         "kind": "fno_navier_stokes",
         "file": name,
         "format": file_format,
         "n": count,
         "t": times,
-        "nu": _name_parameter(name, r"V" + _NUMBER, float),
-        "T": _name_parameter(name, r"_T(\d+)", int),
+        "nu": viscosity,
+        "nu_source": viscosity_source,
+        "T": horizon,
+        "T_source": horizon_source,
     }
     outputs = np.ascontiguousarray(np.moveaxis(w, 3, 1))
     coords = (np.arange(size) / size, np.arange(size) / size)
     return OperatorDataset(w0[:, None], outputs, coords, config)
-
-
-# ------------------------------------------------------------------ PDEBench files
-
-
-def _read(file: h5py.File, dataset: h5py.Dataset, index: tuple, max_bytes: int) -> np.ndarray:
-    """``dataset[index]`` (slices), refused before reading if above ``max_bytes``."""
-    name = dataset.name.lstrip("/")
-    return hdf5.read(dataset, index, path=file.filename, name=name, max_bytes=max_bytes)
-
-
-def _coordinate(file: h5py.File, name: str, length: int, axis: str, max_bytes: int) -> np.ndarray:
-    dataset = _hdf5_dataset(file, name, 1, f"({axis},)")
-    if dataset.shape != (length,):
-        raise ValueError(
-            f"{file.filename}: {name!r} should hold the {length} nodes of the data's "
-            f"{axis} axis, got shape {dataset.shape}"
-        )
-    values = _read(file, dataset, (), max_bytes)
-    return _finite(np.asarray(values, dtype=np.float64), name, file.filename)
-
-
-def read_pdebench_burgers(
-    path: str | os.PathLike,
-    *,
-    n: int | None = None,
-    target: str = "final",
-    max_bytes: int = DEFAULT_MAX_BYTES,
-) -> OperatorDataset:
-    """A 1-D Burgers file of PDEBench (Takamoto et al. 2022), ``1D_Burgers_Sols_Nu*.hdf5``.
-
-    The file holds ``tensor`` ``(N, T, X)`` (T frames of N trajectories),
-    ``x-coordinate`` ``(X,)`` and ``t-coordinate``. PDEBench writes
-    ``t-coordinate`` with either T values or T + 1 (its generator also stores the
-    end of the last interval); frame ``k`` is taken at ``t-coordinate[k]``, and a
-    T + 1-th value is dropped.
-
-    Args:
-        path: the PDEBench HDF5 file.
-        n: read only the first ``n`` trajectories (all when None).
-        max_bytes: refuse, before reading, any array bigger than this many bytes
-            as stored (default 8 GiB); raise it to read a larger file.
-        target: ``"final"``: outputs are the last frame, ``(n, 1, X)``;
-            ``"trajectory"``: outputs are frames 1 .. T-1 as channels,
-            ``(n, T - 1, X)``.
-
-    Returns:
-        inputs ``u(t_0): (n, 1, X)`` and the outputs above in float32; coordinates
-        ``(x-coordinate,)``. The config holds ``times`` (the T frame times) and
-        ``output_times``, and ``nu`` from the file name (``Nu0.01``) when present.
-
-    References:
-        Takamoto et al., "PDEBench: An Extensive Benchmark for Scientific Machine
-        Learning", NeurIPS 2022 Datasets and Benchmarks.
-    """
-    if target not in ("final", "trajectory"):
-        raise ValueError(f"expected target 'final' or 'trajectory', got {target!r}")
-    max_bytes = _positive_int(max_bytes, "max_bytes")
-    with _open_hdf5(path, "a PDEBench 1-D Burgers HDF5 file") as file:
-        tensor = _hdf5_dataset(file, "tensor", 3, "(N, T, X)")
-        n_total, n_times, size = tensor.shape
-        if n_times < 2:
-            raise ValueError(
-                f"{file.filename}: 'tensor' should hold at least 2 frames (N, T >= 2, X), "
-                f"got shape {tensor.shape}"
-            )
-        x = _coordinate(file, "x-coordinate", size, "X", max_bytes)
-        t_dataset = _hdf5_dataset(file, "t-coordinate", 1, "(T,) or (T + 1,)")
-        if t_dataset.shape[0] not in (n_times, n_times + 1):
-            raise ValueError(
-                f"{file.filename}: 't-coordinate' should hold T = {n_times} or T + 1 = "
-                f"{n_times + 1} times for the {n_times} frames of 'tensor', "
-                f"got {t_dataset.shape[0]}"
-            )
-        t = _read(file, t_dataset, (), max_bytes)
-        times = [float(value) for value in _finite(t[:n_times], "t-coordinate", file.filename)]
-        count = _sample_count(n, n_total, file.filename)
-        samples = slice(0, count)
-        inputs = _read(file, tensor, (samples, slice(0, 1)), max_bytes)[:, 0]
-        if target == "final":
-            outputs = _read(file, tensor, (samples, slice(n_times - 1, n_times)), max_bytes)
-        else:
-            outputs = _read(file, tensor, (samples, slice(1, None)), max_bytes)
-        inputs = _finite(inputs.astype(np.float32), "tensor", file.filename)
-        outputs = _finite(outputs.astype(np.float32), "tensor", file.filename)
-    name = Path(path).name
-    config = {
-        "kind": "pdebench_burgers",
-        "file": name,
-        "n": count,
-        "target": target,
-        "times": times,
-        "output_times": times[-1:] if target == "final" else times[1:],
-        "nu": _name_parameter(name, r"Nu" + _NUMBER, float),
-    }
-    return OperatorDataset(inputs[:, None], outputs, (x,), config)
-
-
-def read_pdebench_darcy(
-    path: str | os.PathLike, *, n: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES
-) -> OperatorDataset:
-    """A 2-D Darcy file of PDEBench (Takamoto et al. 2022), ``2D_DarcyFlow_beta*_Train.hdf5``.
-
-    The file holds ``nu`` ``(N, X, Y)`` (the coefficient), ``tensor``
-    ``(N, 1, X, Y)`` (the solution), ``x-coordinate`` ``(X,)`` and ``y-coordinate``
-    ``(Y,)``; the arrays are read in the stored (row-major) order.
-
-    Args:
-        path: the PDEBench HDF5 file.
-        n: read only the first ``n`` samples (all when None).
-        max_bytes: refuse, before reading, any array bigger than this many bytes
-            as stored (default 8 GiB); raise it to read a larger file.
-
-    Returns:
-        inputs ``a: (n, 1, X, Y)`` and outputs ``u: (n, 1, X, Y)`` in float32;
-        coordinates ``(x-coordinate, y-coordinate)``. The config holds ``beta``
-        (the constant source) from the file name when present.
-
-    References:
-        Takamoto et al., "PDEBench: An Extensive Benchmark for Scientific Machine
-        Learning", NeurIPS 2022 Datasets and Benchmarks.
-    """
-    max_bytes = _positive_int(max_bytes, "max_bytes")
-    with _open_hdf5(path, "a PDEBench 2-D Darcy HDF5 file") as file:
-        coefficient = _hdf5_dataset(file, "nu", 3, "(N, X, Y)")
-        solution = _hdf5_dataset(file, "tensor", 4, "(N, 1, X, Y)")
-        n_total, size_x, size_y = coefficient.shape
-        _same_shape(file.filename, "nu", (n_total, 1, size_x, size_y), "tensor", solution.shape)
-        x = _coordinate(file, "x-coordinate", size_x, "X", max_bytes)
-        y = _coordinate(file, "y-coordinate", size_y, "Y", max_bytes)
-        count = _sample_count(n, n_total, file.filename)
-        inputs = _read(file, coefficient, (slice(0, count),), max_bytes)
-        outputs = _read(file, solution, (slice(0, count),), max_bytes)
-        inputs = _finite(inputs.astype(np.float32), "nu", file.filename)
-        outputs = _finite(outputs.astype(np.float32), "tensor", file.filename)
-    name = Path(path).name
-    config = {
-        "kind": "pdebench_darcy",
-        "file": name,
-        "n": count,
-        "beta": _name_parameter(name, r"beta" + _NUMBER, float),
-    }
-    return OperatorDataset(inputs[:, None], outputs, (x, y), config)
 
 
 # ---------------------------------------------------------------------- splitting

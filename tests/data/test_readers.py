@@ -14,6 +14,7 @@ from sciml.data.readers import (
     read_fno_burgers,
     read_fno_darcy,
     read_fno_navier_stokes,
+    read_pdebench,
     read_pdebench_burgers,
     read_pdebench_darcy,
     train_test_split,
@@ -134,6 +135,7 @@ def test_fno_navier_stokes_moves_time_to_channels(tmp_path, write_mat):
         np.testing.assert_allclose(axis, np.arange(8) / 8)
     assert data.config["t"] == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert data.config["nu"] == pytest.approx(1e-3) and data.config["T"] == 5
+    assert data.config["nu_source"] == "file name"
 
 
 def test_fno_navier_stokes_single_frame_and_no_times(tmp_path):
@@ -143,6 +145,56 @@ def test_fno_navier_stokes_single_frame_and_no_times(tmp_path):
     assert data.outputs.shape == (2, 1, 4, 4)
     np.testing.assert_array_equal(data.outputs[:, 0], u)
     assert data.config["t"] is None and data.config["nu"] is None
+
+
+@pytest.mark.parametrize(
+    ("name", "nu"),
+    [
+        ("NavierStokes_V1e-3_N5000_T3.mat", 1e-3),
+        ("NavierStokes_V1e-4_N10000_T3.mat", 1e-4),
+        ("NavierStokes_V1e-5_N1200_T3.mat", 1e-5),
+        ("ns_V1e-3_N5000_T3.mat", 1e-3),
+        ("ns_data_V1e-4_N20_T3_R256test.mat", 1e-4),
+        # the FNO scripts' own names: this V is not the viscosity
+        ("ns_data_V100_N1000_T3_1.mat", None),
+        ("ns_data_V10000_N1200_T3.mat", None),
+    ],
+)
+def test_fno_navier_stokes_viscosity_only_from_published_names(tmp_path, name, nu):
+    variables = {"a": encoded(2, 4, 4), "u": encoded(2, 4, 4, 3), "t": np.arange(1.0, 4.0)[None]}
+    config = read_fno_navier_stokes(write_v5(tmp_path / name, variables)).config
+    assert config["nu"] == (pytest.approx(nu) if nu else None)
+    assert config["nu_source"] == ("file name" if nu else None)
+    assert (config["T"], config["T_source"]) == (3, "file name")
+
+
+def test_fno_navier_stokes_nu_argument_wins(tmp_path):
+    variables = {"a": encoded(2, 4, 4), "u": encoded(2, 4, 4, 2)}
+    renamed = write_v5(tmp_path / "ns_data_V100_N2_T2_1.mat", variables)
+    config = read_fno_navier_stokes(renamed, nu=1e-3).config
+    assert (config["nu"], config["nu_source"]) == (1e-3, "argument")
+    published = write_v5(tmp_path / "NavierStokes_V1e-3_N2_T2.mat", variables)
+    assert read_fno_navier_stokes(published, nu=2e-3).config["nu"] == 2e-3
+    for bad in (0, -1e-3, float("nan"), "1e-3", True):
+        with pytest.raises(ValueError, match="nu to be a positive number"):
+            read_fno_navier_stokes(published, nu=bad)
+
+
+def test_fno_navier_stokes_horizon_is_checked_against_the_file(tmp_path, write_mat):
+    a = encoded(2, 4, 4)
+    # the generator's own default: 4 frames per unit time, t = 0.25 .. T
+    quarter = {"a": a, "u": encoded(2, 4, 4, 8), "t": (np.arange(1.0, 9.0) / 4)[None]}
+    config = read_fno_navier_stokes(write_mat(tmp_path / "ns_V1e-4_N2_T2.mat", quarter)).config
+    assert (config["T"], config["T_source"]) == (2, "file name")
+    with pytest.raises(ValueError, match=r"name says T = 8 but its stored times 't' end at 2"):
+        read_fno_navier_stokes(write_mat(tmp_path / "ns_V1e-4_N2_T8.mat", quarter))
+    untimed = {"a": a, "u": encoded(2, 4, 4, 3)}
+    config = read_fno_navier_stokes(write_mat(tmp_path / "NavierStokes_N2_T3.mat", untimed)).config
+    assert (config["T"], config["T_source"], config["t"]) == (3, "file name", None)
+    with pytest.raises(ValueError, match=r"name says T = 50 but 'u' holds 3 frames and no times"):
+        read_fno_navier_stokes(write_mat(tmp_path / "NavierStokes_V1e-3_N2_T50.mat", untimed))
+    unnamed = read_fno_navier_stokes(write_mat(tmp_path / "vorticity.mat", quarter)).config
+    assert (unnamed["T"], unnamed["T_source"], unnamed["nu"]) == (2.0, "t", None)
 
 
 def test_train_test_split_takes_first_and_last(tmp_path):
@@ -217,6 +269,7 @@ READERS = [
     read_fno_burgers,
     read_fno_darcy,
     read_fno_navier_stokes,
+    read_pdebench,
     read_pdebench_burgers,
     read_pdebench_darcy,
 ]
