@@ -408,7 +408,7 @@ def _navier_stokes_horizon(
                 f"{path}: the file name says T = {named} but its stored times 't' end at "
                 f"{times[-1]:g}; rename the file or check its contents"
             )
-        return (float(named), "file name") if named is not None else (times[-1], "t")
+        return (named, "file name") if named is not None else (times[-1], "t")
     if named is None:
         return None, None
     if named != n_frames:
@@ -416,7 +416,7 @@ def _navier_stokes_horizon(
             f"{path}: the file name says T = {named} but 'u' holds {n_frames} frames and "
             f"no times 't'; the published files hold one frame per unit time, t = 1 .. T"
         )
-    return float(named), "file name"
+    return named, "file name"
 
 
 def read_fno_navier_stokes(
