@@ -4,15 +4,17 @@
 generates the task's data (or loads it from the cache), trains the model, judges it on
 the test split, prints a summary and writes the run folder; ``sciml train --config
 FILE.toml`` runs the experiment a file describes (a run folder's ``config.toml``
-reproduces that run). ``sciml show`` prints an experiment as TOML, ``sciml bench`` runs
-the benchmark suite and ``sciml invert`` an inverse problem. ``--plugin MODULE`` imports
-a module that registers models or tasks (as do packages in the ``sciml.plugins``
-entry-point group).
+reproduces that run); ``sciml train --data PATH --model MODEL`` trains on a data file
+or folder of The Well, PDEBench or the FNO paper. ``sciml show`` prints an experiment
+as TOML, ``sciml bench`` runs the benchmark suite and ``sciml invert`` an inverse
+problem. ``--plugin MODULE`` imports a module that registers models or tasks (as do
+packages in the ``sciml.plugins`` entry-point group).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -24,6 +26,12 @@ def _experiment_arguments(parser: argparse.ArgumentParser, config: bool) -> None
     parser.add_argument("--preset", default="quick", help="quick or paper (default: quick)")
     if config:
         parser.add_argument("--config", type=Path, help="an experiment's TOML file")
+        parser.add_argument(
+            "--data",
+            type=Path,
+            help="train on a data file or folder (The Well, PDEBench, FNO .mat): the "
+            "task 'file' with data.path=DATA",
+        )
     _common(parser)
 
 
@@ -128,6 +136,12 @@ def _experiment(args):
         if args.epochs < 1:
             raise ValueError(f"--epochs expects a positive integer, got {args.epochs}")
         overrides.append(f"train.epochs={args.epochs}")
+    data = getattr(args, "data", None)
+    if data is not None:
+        if args.config is not None or args.task not in (None, "file"):
+            raise ValueError("--data trains on a file (the task 'file'); give no TASK or --config")
+        args.task = "file"
+        overrides.insert(0, f"data.path={json.dumps(str(data.absolute()))}")
     if args.config is not None:
         if args.task is not None:
             raise ValueError("give either TASK (with --model, --preset) or --config, not both")

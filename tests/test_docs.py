@@ -47,6 +47,10 @@ PAGES = {
         "sciml.data.dataset.OperatorDataset",
         "sciml.data.normalise.GaussianNormaliser",
         "sciml.data.readers.read_fno_darcy",
+        "sciml.data.pdebench.PDEBenchTrajectories",
+        "sciml.data.well.WellDataset",
+        "sciml.data.lazy.LazyDataset",
+        "sciml.data.stream.BatchStream",
     ],
     "api/train/index.html": [
         "sciml.train.fit.fit",
@@ -62,6 +66,7 @@ PAGES = {
         "sciml.tasks.gradient_flow.judge_gradient_flow",
         "sciml.tasks.trajectory.judge_trajectory",
         "sciml.tasks.published.nearest_cell",
+        "sciml.tasks.files.FileConfig",
     ],
     "api/experiments/index.html": [
         "sciml.experiments",

@@ -26,6 +26,7 @@ import numpy as np
 from sciml._io import write_atomic
 from sciml.data.cache import load_or_generate
 from sciml.data.dataset import cache_dir, config_hash
+from sciml.data.lazy import LazyDataset
 from sciml.data.normalise import GaussianNormaliser, NormalisedOperator
 from sciml.distributed import is_primary
 from sciml.experiments.config import Experiment, load_experiment
@@ -79,6 +80,8 @@ def load_data(experiment: Experiment, cache=None, progress: bool = False):
                     f"grid is {expected}"
                 )
 
+    if not task.cached:
+        return generate(), False
     return load_or_generate(
         task.name,
         data.to_dict(),
@@ -93,17 +96,26 @@ def _normalised(model, normalisers):
     return model if normalisers is None else NormalisedOperator(model, *normalisers)
 
 
-def build_for(experiment: Experiment, train_arrays, *, key: jax.Array):
+def build_for(
+    experiment: Experiment, train_arrays, *, key: jax.Array, periodic: bool | None = None
+):
     """The model the runner trains, built for the training split ``(inputs, targets)``.
 
     With ``normalise = "gaussian"`` per-point normalisers are fitted to the training
     inputs and targets and wrap the network, which then sees (and, for a POD basis, is
     fitted to) the normalised fields.
 
+    A streamed training split (a :class:`~sciml.data.lazy.LazyDataset`) is sampled:
+    the normalisers and the spec's targets are its first ``data.fit_samples`` samples.
+    ``periodic`` (default: the task's) says whether the domain is periodic.
+
     Returns:
         ``(model, network, spec)``: the model to train (the network, normalised), the
         network alone and the :class:`~sciml.tasks.ModelSpec` it was built for.
     """
+    if isinstance(train_arrays, LazyDataset):
+        count = min(len(train_arrays), getattr(experiment.data, "fit_samples", 512))
+        train_arrays = train_arrays.read(np.arange(count))
     inputs, targets = train_arrays
     normalisers = None
     if experiment.normalise == "gaussian":
@@ -113,7 +125,7 @@ def build_for(experiment: Experiment, train_arrays, *, key: jax.Array):
         inputs.shape[1],
         targets.shape[1],
         tuple(inputs.shape[2:]),
-        get_task(experiment.task).periodic,
+        get_task(experiment.task).periodic if periodic is None else periodic,
         experiment.frames,
         experiment.data,
         targets,
@@ -218,7 +230,10 @@ def _train(experiment: Experiment, out: Path, cache, progress: bool, resume: boo
     test_arrays = task.arrays(experiment, splits["test"])
 
     model, network, spec = build_for(
-        experiment, train_arrays, key=jax.random.key(experiment.train.seed)
+        experiment,
+        train_arrays,
+        key=jax.random.key(experiment.train.seed),
+        periodic=splits["train"].config.get("periodic"),
     )
     train_started = time.perf_counter()
     stage = Stage(experiment, model, train_arrays, test_arrays, out, resume, progress)

@@ -79,6 +79,10 @@ class Task:
         any_model: whether any model mapping inputs to targets can be judged (a user's
             model joins the suite there); ``False`` where the judge needs more of it.
         figures: the figure files ``judge`` writes, for the closing line.
+        cached: whether the runner caches the generated data; ``False`` where the data
+            already live in files (the ``file`` task), whose training split may then be
+            a :class:`~sciml.data.lazy.LazyDataset` that ``arrays`` returns as it is,
+            to be streamed.
     """
 
     name: str
@@ -94,11 +98,12 @@ class Task:
     any_model: bool = True
     presets: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     figures: tuple[str, ...] = ()
+    cached: bool = True
 
 
 _TASKS: dict[str, Callable[[], Task]] = {}
 _BUILT: dict[str, Task] = {}
-_BUILT_IN_MODULES = ("operator", "gradient_flow", "trajectory")
+_BUILT_IN_MODULES = ("operator", "gradient_flow", "trajectory", "files")
 
 
 def register_task(name: str) -> Callable[[Callable[[], Task]], Callable[[], Task]]:

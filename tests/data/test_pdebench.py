@@ -380,3 +380,29 @@ def test_argument_errors(tmp_path):
         read_pdebench(path, layout="cfd")
     with pytest.raises(ValueError, match="holds 2 samples, but n=3"):
         PDEBenchTrajectories(path, n=3)
+
+
+# ------------------------------------------------------------ sciml train --data
+
+
+def test_the_file_task_splits_a_pdebench_file_first_train_last_test(tmp_path):
+    """Per-sample groups and CFD files, found from their contents (a renamed file too),
+    split as the FNO scripts split: the first n_train samples and the last n_test."""
+    from sciml.tasks.files import FileConfig, detect_format, generate_file
+
+    groups = write_group_file(tmp_path / "renamed.hdf5", group_samples(n=10))
+    cfd = write_cfd_file(tmp_path / "2D_CFD_Rand.hdf5", cfd_fields(2, n=10), {"eta": 0.1})
+    for path in (groups, cfd):
+        assert detect_format(path) == "pdebench"
+        whole = read_pdebench(path, n_steps_input=2, target="trajectory")
+        splits = generate_file(
+            FileConfig(str(path), n_steps_input=2, target="trajectory", stream="stream")
+        )
+        assert isinstance(splits["train"], LazyDataset)
+        train_inputs, train_outputs = splits["train"].read(np.arange(9))
+        np.testing.assert_array_equal(train_inputs, whole.inputs[:9])
+        np.testing.assert_array_equal(train_outputs, whole.outputs[:9])
+        np.testing.assert_array_equal(splits["test"].inputs, whole.inputs[9:])
+        splits = generate_file(FileConfig(str(path), n_train=4, n_test=3, stream="memory"))
+        assert isinstance(splits["train"], OperatorDataset)
+        assert (len(splits["train"]), len(splits["test"])) == (4, 3)

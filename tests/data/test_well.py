@@ -12,8 +12,11 @@ import h5py
 import numpy as np
 import pytest
 
+from sciml.cli import main
 from sciml.data.dataset import OperatorDataset
+from sciml.data.lazy import LazyDataset
 from sciml.data.well import WellDataset, _parse_stats_yaml, read_well
+from sciml.tasks.files import FileConfig, detect_format, generate_file
 
 N_TRAJECTORIES, N_STEPS, NX, NY = 2, 5, 8, 6
 CHANNELS = [
@@ -476,3 +479,104 @@ def test_files_of_different_grids_are_refused(well_root):
         file["dimensions/y"][...] = np.linspace(0, 3, NY)
     with pytest.raises(ValueError, match=r"part_1.hdf5: the coordinates dimensions/y differ"):
         WellDataset(folder)
+
+
+# ---------------------------------------------------------------- sciml train --data
+# The file task (sciml.tasks.files) on a Well data set: its own splits, streamed or in
+# memory; a single file split first-train/last-test; formats found from the contents.
+
+
+@pytest.fixture(scope="module")
+def well_dataset_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("well") / "dummy"
+    for split, seeds in (("train", (0, 1)), ("test", (2,))):
+        (root / "data" / split).mkdir(parents=True)
+        for seed in seeds:
+            write_well_file(root / "data" / split / f"part{seed}.hdf5", seed)
+    return root
+
+
+def test_a_well_root_gives_its_own_splits_streamed_or_in_memory(well_dataset_root):
+    fields = ("pressure", "velocity")
+    streamed = generate_file(FileConfig(str(well_dataset_root), fields=fields, stream="stream"))
+    in_memory = generate_file(FileConfig(str(well_dataset_root), fields=fields, stream="memory"))
+    assert isinstance(streamed["train"], LazyDataset)
+    reference = WellDataset(well_dataset_root, split="train", fields=list(fields))
+    assert len(streamed["train"]) == len(reference) == len(in_memory["train"])
+    every = np.arange(len(reference))
+    for got in (streamed["train"].read(every), in_memory["train"].arrays()):
+        for x, y in zip(got, reference.read(every)):
+            np.testing.assert_array_equal(x, y)
+    test = WellDataset(well_dataset_root, split="test", fields=list(fields))
+    np.testing.assert_array_equal(streamed["test"].inputs, test.read(np.arange(len(test)))[0])
+    # x is periodic, y has walls: not periodic on every axis
+    assert streamed["train"].config["periodic"] is False
+
+
+def test_a_single_file_splits_first_train_and_last_test(well_dataset_root):
+    path = well_dataset_root / "data" / "train" / "part0.hdf5"
+    whole = WellDataset(path)
+    splits = generate_file(FileConfig(str(path), stream="memory"))
+    n = len(whole)
+    n_test = max(1, n // 10)
+    assert (len(splits["train"]), len(splits["test"])) == (n - n_test, n_test)
+    np.testing.assert_array_equal(splits["test"].inputs, whole.read(np.arange(n - n_test, n))[0])
+    with pytest.raises(ValueError, match="do not fit without overlapping"):
+        generate_file(FileConfig(str(path), n_train=n, n_test=1))
+
+
+def test_formats_are_found_from_the_contents(well_dataset_root, tmp_path):
+    assert detect_format(well_dataset_root) == "well"
+    assert detect_format(well_dataset_root / "data" / "train" / "part0.hdf5") == "well"
+    renamed = tmp_path / "renamed.mat"
+    renamed.write_bytes((well_dataset_root / "data" / "train" / "part1.hdf5").read_bytes())
+    assert detect_format(renamed) == "well"
+    with pytest.raises(FileNotFoundError, match="no data file or folder"):
+        detect_format(tmp_path / "missing.h5")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="neither a Well data set"):
+        detect_format(tmp_path / "empty")
+    with pytest.raises(ValueError, match="needs data.path"):
+        FileConfig()
+    with pytest.raises(ValueError, match="data.stream must be one of"):
+        FileConfig("x", stream="sometimes")
+
+
+def test_sciml_train_data_streams_a_well_data_set(well_dataset_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    status = main(
+        [
+            "train",
+            "--data",
+            str(well_dataset_root),
+            "--model",
+            "fno",
+            "--epochs",
+            "2",
+            "--set",
+            "model.width=8",
+            "--set",
+            "model.modes=[3, 3]",
+            "--set",
+            "model.n_layers=1",
+            "--set",
+            "model.projection_channels=8",
+            "--set",
+            "train.batch_size=4",
+            "--set",
+            "data.stream=stream",
+            "--set",
+            'data.fields=["pressure"]',
+            "--no-progress",
+            "--out",
+            str(out),
+        ]
+    )
+    assert status == 0
+    record = json.loads((out / "results.json").read_text())
+    assert record["task"] == "file" and record["config"]["data"]["path"] == str(well_dataset_root)
+    assert record["n_train"] == len(WellDataset(well_dataset_root, split="train"))
+    assert record["spec"]["in_channels"] == 1 and record["spec"]["grid"] == [8, 6]
+    assert np.isfinite(record["test_relative_l2"])
+    assert main(["train", "darcy", "--data", str(well_dataset_root)]) != 0
+    assert "give no TASK" in capsys.readouterr().err
