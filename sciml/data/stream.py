@@ -6,6 +6,9 @@ sample indices, drawn by the same shuffle as in memory), one background thread r
 each batch and puts it on the devices while the compiled step runs on the one before;
 at most ``depth`` placed batches wait in a queue, so the data resident in host and
 device memory is bounded by ``depth + 2`` batches whatever the size of the data set.
+A "batch" may be a chunk of several minibatches that one compiled ``lax.scan`` steps
+through (what ``fit`` streams when its epoch loop is ``"scan"``), which spares a
+dispatch per step.
 
 Why a thread of our own and not a loader library (grain, a PyTorch ``DataLoader``):
 the work to hide is one HDF5 read and one host-to-device copy per batch, both of
@@ -64,30 +67,33 @@ def place_batch(
 
     Args:
         source: the lazy data set.
-        indices: ``(batch,)`` sample numbers, in batch order.
+        indices: ``(batch,)`` sample numbers in batch order, or ``(k, batch)`` for a
+            chunk of ``k`` minibatches (split over the devices along ``batch``).
         mesh: the device mesh (an axis named ``"batch"``).
         check_finite: refuse a batch holding a non-finite value.
         name: the split's name, for error messages.
 
     Returns:
-        ``(inputs, outputs)``: ``(batch, C_in, *grid)`` and ``(batch, C_out, *grid)``
-        float32 arrays.
+        ``(inputs, outputs)``: ``(*indices.shape, C_in, *grid)`` and
+        ``(*indices.shape, C_out, *grid)`` float32 arrays.
     """
     indices = np.asarray(indices)
-    sharding = batch_sharding(mesh)
-    shapes = ((len(indices), *source.input_shape), (len(indices), *source.output_shape))
+    axis = indices.ndim - 1
+    sharding = batch_sharding(mesh, axis)
+    shapes = ((*indices.shape, *source.input_shape), (*indices.shape, *source.output_shape))
     read: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
     shards: tuple[list, list] = ([], [])
     for device, index in sharding.addressable_devices_indices_map(shapes[0]).items():
-        rows = slice(None) if index is None else index[0]
+        rows = slice(None) if index is None else index[axis]
         key = (rows.start, rows.stop)
         if key not in read:
-            chosen = indices[rows]
-            pair = source.read(chosen)
+            chosen = indices[..., rows]
+            flat = chosen.reshape(-1)
+            pair = source.read(flat)
             if check_finite:
                 for role, array in zip(("inputs", "outputs"), pair):
-                    _check_finite(array, chosen, role, name)
-            read[key] = pair
+                    _check_finite(array, flat, role, name)
+            read[key] = tuple(array.reshape(*chosen.shape, *array.shape[1:]) for array in pair)  # type: ignore[assignment]
         for shard, array in zip(shards, read[key]):
             shard.append(jax.device_put(array, device))
     inputs, outputs = (
@@ -107,7 +113,8 @@ class BatchStream:
 
     Args:
         source: the lazy data set.
-        batches: ``(n_batches, batch)`` sample numbers, or a sequence of 1-D arrays.
+        batches: a sequence of index arrays, each ``(batch,)`` (one minibatch) or
+            ``(k, batch)`` (a chunk of minibatches); or one ``(n_batches, batch)`` array.
         mesh: the mesh the batches are split over (default: all devices).
         depth: how many placed batches may wait ahead of the step.
         check_finite: refuse a batch holding a non-finite value.

@@ -52,10 +52,11 @@ def make_train_epoch(
     samples) form the minibatches; the optimiser step runs on each, with the batch
     loss ``mean_i loss(model(a_i), u_i)`` (``reduction="sum"``: ``sum_i``): all in one
     ``lax.scan`` (``loop="scan"``), or as one compiled call per step from a Python loop
-    (``loop="steps"``; see ``TrainConfig.epoch_loop``). With ``loop="stream"`` the
-    epoch is ``(params, opt_state, frozen, batches)``, ``batches`` an iterable of
-    placed ``(inputs, outputs)`` minibatches (a lazy data set streamed from disk), one
-    compiled call per step. ``metrics`` holds the mean
+    (``loop="steps"``; see ``TrainConfig.epoch_loop``). With ``loop="stream"`` or
+    ``"stream-scan"`` the epoch is ``(params, opt_state, frozen, batches)``,
+    ``batches`` an iterable of placed ``(inputs, outputs)`` minibatches (a lazy data
+    set streamed from disk): one compiled call per minibatch, or per chunk of
+    minibatches ``(k, batch, C, *grid)`` scanned over. ``metrics`` holds the mean
     batch ``loss``, the ``learning_rate`` of the epoch's first step and ``finite``,
     False if a batch loss or a final parameter is not finite. ``params`` and
     ``opt_state`` are donated: their buffers are reused for the results.
@@ -119,10 +120,12 @@ def make_train_epoch(
     if loop == "scan":
         return jax.jit(train_epoch, donate_argnums=(0, 1))
     finish = jax.jit(summary)
-    if loop == "stream":
-        return _streamed_epoch(step_on, finish, first_step_of, schedule is None)
+    if loop in ("stream", "stream-scan"):
+        return _streamed_epoch(step_on, finish, first_step_of, schedule is None, loop)
     if loop != "steps":
-        raise ValueError(f"unknown epoch loop {loop!r}; expected 'scan', 'steps' or 'stream'")
+        raise ValueError(
+            f"unknown epoch loop {loop!r}; expected 'scan', 'steps', 'stream' or 'stream-scan'"
+        )
 
     @functools.partial(jax.jit, donate_argnums=(0, 1))
     def train_step(params, opt_state, frozen, inputs, outputs, batch):
@@ -149,30 +152,44 @@ def make_train_epoch(
     return train_epoch_by_steps
 
 
-def _streamed_epoch(step_on, finish, first_step_of, injected) -> Callable:
+def _streamed_epoch(step_on, finish, first_step_of, injected, loop) -> Callable:
     """The epoch ``(params, opt_state, frozen, batches) -> (params, opt_state,
-    metrics)`` over ``batches``, an iterable of placed ``(inputs, outputs)`` batches
-    (a :class:`~sciml.data.stream.BatchStream`): one compiled call per step, taking the
-    batch itself rather than indices into a resident training set."""
+    metrics)`` over ``batches``, an iterable of placed ``(inputs, outputs)`` (a
+    :class:`~sciml.data.stream.BatchStream`), taking the data themselves rather than
+    indices into a resident training set. ``loop="stream"``: each item is one
+    minibatch ``(batch, C, *grid)``, one compiled call per step; ``"stream-scan"``:
+    each item is a chunk of minibatches ``(k, batch, C, *grid)``, whose steps run in
+    one compiled ``lax.scan`` (one compilation per chunk length)."""
 
-    @functools.partial(jax.jit, donate_argnums=(0, 1))
-    def train_step(params, opt_state, frozen, inputs, outputs):
+    def one_step(params, opt_state, frozen, inputs, outputs):
         (params, opt_state), (loss_value, rate) = step_on(
             frozen, (params, opt_state), inputs, outputs
         )
-        return params, opt_state, loss_value, rate
+        return params, opt_state, loss_value[None], None if rate is None else rate[None]
+
+    def chunk_of_steps(params, opt_state, frozen, inputs, outputs):
+        def body(carry, batch):
+            return step_on(frozen, carry, *batch)
+
+        (params, opt_state), (losses, rates) = jax.lax.scan(
+            body, (params, opt_state), (inputs, outputs)
+        )
+        return params, opt_state, losses, rates
+
+    step = one_step if loop == "stream" else chunk_of_steps
+    train_step = jax.jit(step, donate_argnums=(0, 1))
 
     def train_epoch_streamed(params, opt_state, frozen, batches):
         first_step = jax.tree.map(jnp.copy, first_step_of(opt_state))
         losses, rates = [], []
         for inputs, outputs in batches:
-            params, opt_state, loss_value, rate = train_step(
+            params, opt_state, loss_values, rate = train_step(
                 params, opt_state, frozen, inputs, outputs
             )
-            losses.append(loss_value)
+            losses.append(loss_values)
             rates.append(rate)
-        stacked = jnp.stack(rates) if injected else None
-        return params, opt_state, finish(params, jnp.stack(losses), first_step, stacked)
+        stacked = jnp.concatenate(rates) if injected else None
+        return params, opt_state, finish(params, jnp.concatenate(losses), first_step, stacked)
 
     return train_epoch_streamed
 
@@ -258,8 +275,9 @@ def compiled_epoch(
 ) -> tuple[optax.GradientTransformation, Callable]:
     """The optimiser and the epoch function of ``config`` for a model structure, its
     batches split over ``mesh`` (default: :func:`sciml.distributed.batch_mesh`); with
-    ``streamed``, the epoch over placed batches (``loop="stream"`` of
-    :func:`make_train_epoch`) whatever ``config.epoch_loop`` says.
+    ``streamed``, the epoch over placed batches: chunks of minibatches scanned over
+    (``loop="stream-scan"`` of :func:`make_train_epoch`) where ``config.epoch_loop``
+    is ``"scan"``, single minibatches (``"stream"``) where it is ``"steps"``.
 
     Only the optimiser, schedule, loss and batch fields of ``config`` matter; callers
     clear the others (epochs, seed, ...) to share the compilation between runs. A
@@ -268,7 +286,9 @@ def compiled_epoch(
     a compilation when they pass the same objects.
     """
     mesh = batch_mesh() if mesh is None else mesh
-    loop = "stream" if streamed else config.epoch_loop
+    loop = config.epoch_loop
+    if streamed:
+        loop = "stream-scan" if config.epoch_loop == "scan" else "stream"
     return _compiled_epoch(
         static, config, steps_per_epoch, schedule_steps, mesh, optimizer, loss, loop
     )

@@ -50,6 +50,11 @@ from sciml.train.optimizers import make_optimizer
 from sciml.train.trainable import trainable_filter
 
 Split = OperatorDataset | LazyDataset | tuple[Any, Any]
+
+#: Minibatches per compiled call when a lazy data set is streamed with the "scan" loop:
+#: one dispatch per 8 steps (the in-memory scan makes one per epoch), and a bounded
+#: number of samples read ahead (the stream keeps 2 chunks waiting).
+STREAM_CHUNK = 8
 History = dict[str, list[float]]
 Callback = Callable[[int, History], None]
 Loss = Callable[[Array, Array], Array]
@@ -383,8 +388,12 @@ class _Run:
         order = shuffle(self.key, np.int32(self.epoch), n_train)
         if isinstance(train, _Lazy):
             size = self.config.batch_size
-            batches = np.asarray(order)[: self.steps_per_epoch * size]
-            with BatchStream(train.source, batches.reshape(-1, size), self.mesh) as stream:
+            batches = np.asarray(order)[: self.steps_per_epoch * size].reshape(-1, size)
+            if self.config.epoch_loop == "scan":  # chunks of steps, one scan each
+                batches = [
+                    batches[i : i + STREAM_CHUNK] for i in range(0, len(batches), STREAM_CHUNK)
+                ]
+            with BatchStream(train.source, batches, self.mesh) as stream:
                 self.params, self.opt_state, metrics = self.train_epoch(
                     self.params, self.opt_state, self.frozen, stream
                 )

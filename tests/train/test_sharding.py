@@ -177,11 +177,12 @@ def test_four_devices_follow_the_one_device_trajectory(four_devices, dtype, rtol
 
 def test_a_streamed_run_follows_the_in_memory_one_and_reads_per_device(four_devices):
     """A lazy data set streamed over 4 devices gives the in-memory run's losses, and
-    no read takes more than one device's quarter of a batch of 8."""
+    each read is one device's quarter of the epoch's chunk of 3 batches of 8: 2 rows of
+    each batch."""
     report = four_devices[0]
     for name in ("train_loss", "test_l2", "test_h1"):
         np.testing.assert_allclose(report["streamed"][name], report["float32"][name], rtol=1e-6)
-    assert report["streamed_rows"] == [2]
+    assert report["streamed_rows"] == [3 * 2]
 
 
 def test_the_epoch_is_split_over_the_devices(four_devices):
