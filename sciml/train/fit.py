@@ -388,11 +388,12 @@ class _Run:
         order = shuffle(self.key, np.int32(self.epoch), n_train)
         if isinstance(train, _Lazy):
             size = self.config.batch_size
-            batches = np.asarray(order)[: self.steps_per_epoch * size].reshape(-1, size)
-            if self.config.epoch_loop == "scan":  # chunks of steps, one scan each
-                batches = [
-                    batches[i : i + STREAM_CHUNK] for i in range(0, len(batches), STREAM_CHUNK)
-                ]
+            steps = np.asarray(order)[: self.steps_per_epoch * size].reshape(-1, size)
+            chunk = STREAM_CHUNK if self.config.epoch_loop == "scan" else 1
+            # chunks of steps, one compiled scan each; or single steps ("steps" loop)
+            batches = [steps[i : i + chunk] for i in range(0, len(steps), chunk)]
+            if chunk == 1:
+                batches = [batch[0] for batch in batches]
             with BatchStream(train.source, batches, self.mesh) as stream:
                 self.params, self.opt_state, metrics = self.train_epoch(
                     self.params, self.opt_state, self.frozen, stream
