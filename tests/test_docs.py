@@ -30,6 +30,7 @@ PAGES = {
         "sciml.solvers.burgers.solve_burgers",
         "sciml.solvers.navier_stokes.solve_navier_stokes",
         "sciml.solvers.gradient_flow.SAV",
+        "sciml.solvers.weak_form.darcy_weak_residual",
     ],
     "api/models/index.html": [
         "sciml.models.spec.ModelSpec",
