@@ -38,6 +38,7 @@ PAGES = {
         "sciml.models.fno.FNO",
         "sciml.models.deeponet.DeepONet",
         "sciml.models.mgno.MgNO",
+        "sciml.models.multionet.MultiONet",
         "sciml.models.scno.SCNO",
         "sciml.models.sfno.SFNO",
         "sciml.models.unet.UNet",

@@ -28,6 +28,7 @@ from sciml.models.deeponet import build_deeponet, build_pod_deeponet
 from sciml.models.estable import build_estable
 from sciml.models.fno import build_fno, build_fno3d, build_fno_ar
 from sciml.models.mgno import build_mgno
+from sciml.models.multionet import build_multionet
 from sciml.models.neural_ode import build_neural_ode, build_neural_ode_latent
 from sciml.models.scno import build_scno
 from sciml.models.sfno import build_sfno
@@ -234,6 +235,7 @@ register_model("sfno")(build_sfno)
 register_model("deeponet")(build_deeponet)
 register_model("pod-deeponet")(build_pod_deeponet)
 register_model("mgno")(build_mgno)
+register_model("multionet")(build_multionet)
 register_model("scno")(build_scno)
 register_model("unet")(build_unet)
 register_model("estable")(build_estable)

@@ -16,6 +16,7 @@ from sciml.models.fno import count_parameters as count_parameters
 from sciml.models.fno import fno_param_count as fno_param_count
 from sciml.models.mgno import MgNO as MgNO
 from sciml.models.mgno import mgno_param_count as mgno_param_count
+from sciml.models.multionet import MultiONet as MultiONet
 from sciml.models.neural_ode import LayerVectorField as LayerVectorField
 from sciml.models.neural_ode import NeuralFlowOperator as NeuralFlowOperator
 from sciml.models.neural_ode import NeuralODE as NeuralODE
