@@ -98,7 +98,9 @@ def _add_invert_parser(commands) -> None:
         "results.md, fields.png and history.png into OUT (see sciml.inverse.run).",
     )
     invert.add_argument("task", help="one of: darcy, burgers, navier-stokes")
-    invert.add_argument("--forward", default="solver", help="one of: solver, surrogate")
+    invert.add_argument(
+        "--forward", default="solver", help="one of: solver, surrogate, dgno (darcy)"
+    )
     invert.add_argument("--preset", default="quick", help="one of: quick")
     invert.add_argument(
         "--set",

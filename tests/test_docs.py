@@ -39,6 +39,7 @@ PAGES = {
         "sciml.models.deeponet.DeepONet",
         "sciml.models.mgno.MgNO",
         "sciml.models.multionet.MultiONet",
+        "sciml.models.dgno.DGNO",
         "sciml.models.scno.SCNO",
         "sciml.models.sfno.SFNO",
         "sciml.models.unet.UNet",
@@ -76,6 +77,7 @@ PAGES = {
         "sciml.experiments.registry.register_recipe",
         "sciml.experiments.recipes.Stage",
         "sciml.experiments.refine.RefinedSFNO",
+        "sciml.experiments.dgno.dgno_recipe",
         "sciml.experiments.config.Experiment",
         "sciml.experiments.config.get_experiment",
         "sciml.experiments.run.train",
@@ -84,7 +86,11 @@ PAGES = {
         "sciml.cli",
     ],
     "api/bench/index.html": ["sciml.experiments.bench.run_suite"],
-    "api/inverse/index.html": ["sciml.inverse.problem.Posterior", "sciml.inverse.problem.recover"],
+    "api/inverse/index.html": [
+        "sciml.inverse.problem.Posterior",
+        "sciml.inverse.problem.recover",
+        "sciml.inverse.dgno.invert_dgno",
+    ],
     "api/distributed/index.html": ["sciml.distributed.batch_mesh"],
 }
 

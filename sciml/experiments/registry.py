@@ -25,6 +25,7 @@ from typing import Any
 import jax
 
 from sciml.models.deeponet import build_deeponet, build_pod_deeponet
+from sciml.models.dgno import build_dgno
 from sciml.models.estable import build_estable
 from sciml.models.fno import build_fno, build_fno3d, build_fno_ar
 from sciml.models.mgno import build_mgno
@@ -181,6 +182,7 @@ def _load_recipes() -> None:
     # imported on first use
     importlib.import_module("sciml.experiments.recipes")
     importlib.import_module("sciml.experiments.refine")
+    importlib.import_module("sciml.experiments.dgno")
 
 
 def _lists(value: Any) -> Any:
@@ -236,6 +238,7 @@ register_model("deeponet")(build_deeponet)
 register_model("pod-deeponet")(build_pod_deeponet)
 register_model("mgno")(build_mgno)
 register_model("multionet")(build_multionet)
+register_model("dgno")(build_dgno)
 register_model("scno")(build_scno)
 register_model("unet")(build_unet)
 register_model("estable")(build_estable)

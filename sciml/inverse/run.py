@@ -40,7 +40,7 @@ from sciml.inverse.problem import Posterior, recover, relative_error, summary, u
 from sciml.plots import save_png, subplots
 
 TASKS = ("darcy", "burgers", "navier-stokes")
-FORWARDS = ("solver", "surrogate")
+FORWARDS = ("solver", "surrogate", "dgno")
 
 
 # ------------------------------------------------------------------------------ presets
@@ -251,6 +251,11 @@ def invert_darcy(
     clean = u_fine[::r, ::r][sensors[:, 0], sensors[:, 1]]
     observations, sigma = noisy(clean, config.noise, np.random.default_rng(config.seed))
 
+    if forward == "dgno":
+        truth = {"a": a_true, "u": u_fine[::r, ::r]}
+        return _invert_darcy_dgno(
+            config, truth, sensors, observations, sigma, surrogate_dir, cache, progress
+        )
     parameterisation = SmoothThreshold(s, config.modes, width=config.width)
     data = (sensors, observations, sigma, (s, s))
     solver_posterior = Posterior(parameterisation, DarcySolver(), *data)
@@ -275,6 +280,72 @@ def invert_darcy(
         "surrogate": surrogate_info,
     }
     fields = {"truth": a_true, "estimate": estimate, "sensors": sensors}
+    return record, fields
+
+
+def _invert_darcy_dgno(config, truth, sensors, observations, sigma, surrogate_dir, cache, progress):
+    """The Darcy inversion through a trained DGNO (:mod:`sciml.inverse.dgno`): MAP
+    latents and their Laplace posterior; the coefficient's posterior mean and spread."""
+    from sciml.inverse.dgno import invert_dgno
+    from sciml.solvers.darcy import solve_darcy
+
+    experiment = get_experiment("darcy", "dgno", "quick")
+    model, record, info = _surrogate(experiment, surrogate_dir, cache, progress)
+    if record["model"] != "dgno" or tuple(record["resolution"]) != (config.resolution,) * 2:
+        raise ValueError(
+            f"--forward dgno needs a darcy DGNO run on {config.resolution} x "
+            f"{config.resolution} nodes; got a {record['model']} run on "
+            f"{' x '.join(map(str, record['resolution']))}"
+        )
+    history = record["history"]
+    scales = (history["loss_constitutive"][-1], history["loss_weak"][-1])
+    posterior = invert_dgno(
+        model,
+        sensors,
+        observations,
+        sigma,
+        residual_scales=scales,
+        steps=config.steps * 2,
+        seed=config.seed,
+    )
+    a_true, u_true = truth["a"], truth["u"]
+    inside = np.abs(a_true - posterior.a_mean) <= 2 * posterior.a_spread
+    u_of_estimate = np.asarray(solve_darcy(jnp.asarray(posterior.a_estimate), model.source))
+    record = {
+        "relative_l2": relative_error(posterior.a_estimate, a_true),
+        "relative_l2_mean": relative_error(posterior.a_mean, a_true),
+        "classification_accuracy": classification_accuracy(posterior.a_estimate, a_true),
+        "relative_l2_u_decoded": relative_error(posterior.u_estimate, u_true),
+        "relative_l2_u_solved": relative_error(u_of_estimate, u_true),
+        "within_two_spreads": float(np.mean(inside)),
+        "mean_spread": float(np.mean(posterior.a_spread)),
+        "hessian_eigenvalues_clipped": posterior.clipped,
+        "data": {"n_observations": len(sensors), "noise_std": sigma},
+        "at_estimate": {
+            "misfit": float(
+                0.5
+                * np.sum(
+                    ((posterior.u_estimate[sensors[:, 0], sensors[:, 1]] - observations) / sigma)
+                    ** 2
+                )
+            )
+        },
+        "iterations": len(posterior.history),
+        "converged": None,
+        "time_to_solution_s": posterior.seconds["map"],
+        "laplace_seconds": posterior.seconds["laplace"],
+        "history": {"objective": posterior.history},
+        "forward_s": float("nan"),
+        "gradient_s": float("nan"),
+        "surrogate": info,
+    }
+    fields = {
+        "truth": a_true,
+        "estimate": posterior.a_estimate,
+        "sensors": sensors,
+        "mean": posterior.a_mean,
+        "spread": posterior.a_spread,
+    }
     return record, fields
 
 
@@ -433,11 +504,42 @@ def _plot_fields(path: Path, fields: dict, title: str) -> None:
     save_png(fig, path, title)
 
 
+def _plot_posterior(path: Path, fields: dict, title: str) -> None:
+    """Truth, posterior mean, spread and where the truth lies beyond two spreads."""
+    truth, mean, spread = fields["truth"], fields["mean"], fields["spread"]
+    fig, axes = subplots(1, 4, figsize=(17, 4), constrained_layout=True)
+    vmin, vmax = float(truth.min()), float(truth.max())
+    panels: list[tuple[str, np.ndarray, dict[str, Any]]] = [
+        ("truth", truth, {"vmin": vmin, "vmax": vmax}),
+        ("posterior mean", mean, {"vmin": vmin, "vmax": vmax}),
+        ("posterior spread", spread, {"cmap": "magma"}),
+        (
+            "|truth - mean| > 2 spreads",
+            (np.abs(truth - mean) > 2 * spread).astype(float),
+            {"cmap": "gray_r"},
+        ),
+    ]
+    for ax, (name, field, style) in zip(axes, panels):
+        image = ax.imshow(field.T, origin="lower", **style)
+        ax.set_title(name)
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    sensors = fields.get("sensors")
+    if sensors is not None:
+        axes[0].plot(sensors[:, 0], sensors[:, 1], "k.", ms=3)
+    save_png(fig, path, title)
+
+
 def _plot_history(path: Path, record: dict, title: str) -> None:
     history = record["history"]
     ncols = 2 if "sweep" in record else 1
     fig, axes = subplots(1, ncols, figsize=(6 * ncols, 4), constrained_layout=True)
     axes = np.atleast_1d(axes)
+    if "objective" in history:  # a DGNO inversion: Adam on the whole objective
+        axes[0].semilogy(history["objective"], label="negative log posterior")
+        axes[0].set_xlabel("Adam step")
+        axes[0].legend()
+        save_png(fig, path, title)
+        return
     axes[0].semilogy(history["misfit"], label="data misfit")
     axes[0].semilogy(history["prior"], label="prior |z|^2 / 2")
     axes[0].axhline(record["data"]["n_observations"] / 2, color="0.5", ls=":", label="n_obs / 2")
@@ -466,12 +568,23 @@ def summary_rows(record: dict) -> list[tuple[str, str]]:
     ]
     if "classification_accuracy" in record:
         rows.append(("cells classified correctly", f"{record['classification_accuracy']:.4f}"))
+    if "within_two_spreads" in record:
+        rows += [
+            ("relative L2 of the posterior mean", f"{record['relative_l2_mean']:.4f}"),
+            ("relative L2 of u, decoded", f"{record['relative_l2_u_decoded']:.4f}"),
+            ("relative L2 of u, solved from the estimate", f"{record['relative_l2_u_solved']:.4f}"),
+            ("nodes within two spreads of the mean", f"{record['within_two_spreads']:.3f}"),
+        ]
     rows += [
         ("data misfit at the estimate", f"{record['at_estimate']['misfit']:.2f}"),
         ("observations", str(record["data"]["n_observations"])),
         ("iterations", str(record["iterations"])),
         ("time per forward evaluation (s)", f"{record['forward_s']:.5f}"),
         ("time per gradient (s)", f"{record['gradient_s']:.5f}"),
+    ]
+    if "laplace_seconds" in record:
+        rows.append(("Laplace posterior (s)", f"{record['laplace_seconds']:.2f}"))
+    rows += [
         ("time to solution (s)", f"{record['time_to_solution_s']:.2f}"),
         ("wall (s)", f"{record['wall_seconds']:.1f}"),
     ]
@@ -506,10 +619,14 @@ def run_inversion(
     ``overrides`` are ``KEY=VALUE`` changes of the preset's config (``noise=0.05``).
     """
     if forward not in FORWARDS:
-        raise ValueError(f"unknown forward model {forward!r}; expected one of solver, surrogate")
+        raise ValueError(
+            f"unknown forward model {forward!r}; expected one of {', '.join(FORWARDS)}"
+        )
     config = inversion_config(task, preset, overrides)
-    if surrogate_dir is not None and forward != "surrogate":
-        raise ValueError("--surrogate DIR is for --forward surrogate; got --forward solver")
+    if surrogate_dir is not None and forward == "solver":
+        raise ValueError("--surrogate DIR is for --forward surrogate or dgno; got --forward solver")
+    if forward == "dgno" and task != "darcy":
+        raise ValueError(f"--forward dgno is for the darcy inverse problem; got {task}")
     if surrogate_dir is not None and not (Path(surrogate_dir) / "results.json").is_file():
         raise FileNotFoundError(
             f"a surrogate must be a 'sciml train' run folder with results.json; "
@@ -533,6 +650,8 @@ def run_inversion(
     title = f"{task} / {forward}: relative L2 {record['relative_l2']:.3f}"
     _plot_fields(out / "fields.png", fields, title)
     _plot_history(out / "history.png", record, f"{task} / {forward}")
+    if "spread" in fields:
+        _plot_posterior(out / "posterior.png", fields, title)
     write_json(out / "results.json", jsonable(record))
     write_atomic(out / "results.md", results_table(record).encode())
     return record
