@@ -51,6 +51,8 @@ class DGNOPosterior:
         latent: ``z*``, the MAP estimate.
         a_mean: the posterior mean of the coefficient on the grid ``(s, s)``.
         a_spread: its posterior standard deviation.
+        a_spread_latent: the part of it the latent's uncertainty makes,
+            ``Δ sqrt(Var[p])`` (without the Bernoulli variance of the phase).
         a_estimate: the MAP phases: ``a_high`` where ``p(x; β*) > ½``, else ``a_low``.
         u_estimate: the decoded pressure at ``β*`` on the grid.
         history: the negative log posterior along the optimisation.
@@ -61,6 +63,7 @@ class DGNOPosterior:
     latent: np.ndarray
     a_mean: np.ndarray
     a_spread: np.ndarray
+    a_spread_latent: np.ndarray
     a_estimate: np.ndarray
     u_estimate: np.ndarray
     history: list[float]
@@ -169,6 +172,7 @@ def invert_dgno(
         latent=np.asarray(z),
         a_mean=a_mean.reshape(shape),
         a_spread=np.sqrt(a_variance).reshape(shape),
+        a_spread_latent=(delta * p.std(axis=0)).reshape(shape),
         a_estimate=a_estimate.reshape(shape),
         u_estimate=u_estimate.reshape(shape),
         history=[float(v) for v in np.asarray(values)],

@@ -319,6 +319,10 @@ def _invert_darcy_dgno(config, truth, sensors, observations, sigma, surrogate_di
         "relative_l2_u_solved": relative_error(u_of_estimate, u_true),
         "within_two_spreads": float(np.mean(inside)),
         "mean_spread": float(np.mean(posterior.a_spread)),
+        "within_two_latent_spreads": float(
+            np.mean(np.abs(a_true - posterior.a_mean) <= 2 * posterior.a_spread_latent)
+        ),
+        "mean_latent_spread": float(np.mean(posterior.a_spread_latent)),
         "hessian_eigenvalues_clipped": posterior.clipped,
         "data": {"n_observations": len(sensors), "noise_std": sigma},
         "at_estimate": {
@@ -574,6 +578,11 @@ def summary_rows(record: dict) -> list[tuple[str, str]]:
             ("relative L2 of u, decoded", f"{record['relative_l2_u_decoded']:.4f}"),
             ("relative L2 of u, solved from the estimate", f"{record['relative_l2_u_solved']:.4f}"),
             ("nodes within two spreads of the mean", f"{record['within_two_spreads']:.3f}"),
+            ("mean spread", f"{record['mean_spread']:.3f}"),
+            (
+                "nodes within two latent spreads (no Bernoulli term)",
+                f"{record['within_two_latent_spreads']:.3f}",
+            ),
         ]
     rows += [
         ("data misfit at the estimate", f"{record['at_estimate']['misfit']:.2f}"),
