@@ -58,6 +58,10 @@ class DarcyInversion:
     width: float
     steps: int
     seed: int
+    a_low: float = 4.0
+    a_high: float = 12.0
+    source: float = 1.0
+    dgno_preset: str = "quick"
 
     @property
     def resolution(self) -> int:
@@ -243,7 +247,13 @@ def invert_darcy(
     from sciml.solvers.darcy import solve_darcy
 
     r, s = config.subsample, config.resolution
-    data_config = DarcyConfig(fine_resolution=config.fine_resolution, subsample=r)
+    data_config = DarcyConfig(
+        fine_resolution=config.fine_resolution,
+        subsample=r,
+        a_low=config.a_low,
+        a_high=config.a_high,
+        source=config.source,
+    )
     a_fine = darcy_coefficient(jax.random.key(config.seed), data_config)
     u_fine = np.asarray(solve_darcy(a_fine, data_config.source))
     a_true = np.asarray(a_fine)[::r, ::r]
@@ -256,9 +266,11 @@ def invert_darcy(
         return _invert_darcy_dgno(
             config, truth, sensors, observations, sigma, surrogate_dir, cache, progress
         )
-    parameterisation = SmoothThreshold(s, config.modes, width=config.width)
+    parameterisation = SmoothThreshold(
+        s, config.modes, width=config.width, a_low=config.a_low, a_high=config.a_high
+    )
     data = (sensors, observations, sigma, (s, s))
-    solver_posterior = Posterior(parameterisation, DarcySolver(), *data)
+    solver_posterior = Posterior(parameterisation, DarcySolver(config.source), *data)
     surrogate_info = None
     if forward == "surrogate":
         model, surrogate_info = _darcy_surrogate(config, surrogate_dir, cache, progress)
@@ -289,13 +301,23 @@ def _invert_darcy_dgno(config, truth, sensors, observations, sigma, surrogate_di
     from sciml.inverse.dgno import invert_dgno
     from sciml.solvers.darcy import solve_darcy
 
-    experiment = get_experiment("darcy", "dgno", "quick")
+    experiment = get_experiment("darcy", "dgno", config.dgno_preset)
     model, record, info = _surrogate(experiment, surrogate_dir, cache, progress)
-    if record["model"] != "dgno" or tuple(record["resolution"]) != (config.resolution,) * 2:
+    phases = (config.a_low, config.a_high, config.source)
+    if (
+        record["model"] != "dgno"
+        or tuple(record["resolution"]) != (config.resolution,) * 2
+        or (model.a_low, model.a_high, model.source) != phases
+    ):
         raise ValueError(
             f"--forward dgno needs a darcy DGNO run on {config.resolution} x "
-            f"{config.resolution} nodes; got a {record['model']} run on "
-            f"{' x '.join(map(str, record['resolution']))}"
+            f"{config.resolution} nodes with (a_low, a_high, f) = {phases}; got a "
+            f"{record['model']} run on {' x '.join(map(str, record['resolution']))}"
+            + (
+                f" with {(model.a_low, model.a_high, model.source)}"
+                if record["model"] == "dgno"
+                else ""
+            )
         )
     history = record["history"]
     scales = (history["loss_constitutive"][-1], history["loss_weak"][-1])
