@@ -130,13 +130,19 @@ class LazyDataset(abc.ABC):
 
 
 class Subset(LazyDataset):
-    """The samples ``indices`` of ``source``, in that order."""
+    """The samples ``indices`` of ``source``, in that order.
 
-    def __init__(self, source: LazyDataset, indices):
+    Args:
+        source: the lazy data set.
+        indices: the sample numbers, any order.
+        config: entries added to (or replacing) the source's config.
+    """
+
+    def __init__(self, source: LazyDataset, indices, config: Mapping[str, Any] | None = None):
         self.source = source
         self.indices = sample_indices(indices, len(source))
         self.coords = source.coords
-        self.config = source.config
+        self.config = {**source.config, **(config or {})}
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -153,7 +159,7 @@ class Subset(LazyDataset):
         return self.source.read(self.indices[indices])
 
     def take(self, index) -> LazyDataset:
-        return Subset(self.source, self.indices[index])
+        return Subset(self.source, self.indices[index], self.config)
 
 
 class ArraySamples(LazyDataset):

@@ -124,34 +124,22 @@ class DGNO(eqx.Module):
         keys = jax.random.split(key, 5)
         widths = tuple(encoder_widths)
         self.encoder = _mlp(size * size, latent, widths, keys[0])
-        self.phase = MultiONet(
-            latent,
-            2,
-            width if phase_width is None else phase_width,
-            n_layers,
-            trunk_activation=activation,
-            branch_activation=activation,
-            key=keys[1],
-        )
-        self.solution = MultiONet(
-            latent,
-            2,
-            width,
-            n_layers,
-            trunk_activation=activation,
-            branch_activation=activation,
-            key=keys[2],
-        )
-        self.flux = MultiONet(
-            latent,
-            2,
-            width,
-            n_layers,
-            out_channels=2,
-            trunk_activation=activation,
-            branch_activation=activation,
-            key=keys[3],
-        )
+
+        def decoder(width, out_channels, key):
+            return MultiONet(
+                latent,
+                2,
+                width,
+                n_layers,
+                out_channels=out_channels,
+                trunk_activation=activation,
+                branch_activation=activation,
+                key=key,
+            )
+
+        self.phase = decoder(width if phase_width is None else phase_width, 1, keys[1])
+        self.solution = decoder(width, 1, keys[2])
+        self.flux = decoder(width, 2, keys[3])
         self.size, self.latent = size, latent
         self.a_low, self.a_high, self.source = float(a_low), float(a_high), float(source)
 

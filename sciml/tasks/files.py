@@ -35,7 +35,7 @@ import h5py
 import numpy as np
 
 from sciml.data.dataset import OperatorDataset, config_to_dict
-from sciml.data.lazy import LazyDataset
+from sciml.data.lazy import LazyDataset, Subset
 from sciml.tasks import Task, register_task
 from sciml.tasks.operator import judge_operator, operator_rows
 
@@ -249,7 +249,7 @@ def generate_file(config: FileConfig, *, progress=None) -> dict[str, Any]:
     test = test.load()
     test = OperatorDataset(test.inputs, test.outputs, test.coords, {**test.config, **extra})
     if stream:
-        train = _Described(train, extra)
+        train = Subset(train, np.arange(len(train)), extra)
     else:
         train = train.load()
         train = OperatorDataset(
@@ -258,29 +258,6 @@ def generate_file(config: FileConfig, *, progress=None) -> dict[str, Any]:
     if progress is not None:
         progress(len(train) + len(test))
     return {"train": train, "test": test}
-
-
-class _Described(LazyDataset):
-    """A lazy data set with more in its config."""
-
-    def __init__(self, source: LazyDataset, extra: dict[str, Any]):
-        self.source = source
-        self.coords = source.coords
-        self.config = {**source.config, **extra}
-
-    def __len__(self) -> int:
-        return len(self.source)
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return self.source.input_shape
-
-    @property
-    def output_shape(self) -> tuple[int, ...]:
-        return self.source.output_shape
-
-    def _read(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.source.read(indices)
 
 
 def file_arrays(experiment, split):
