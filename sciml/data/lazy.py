@@ -31,7 +31,7 @@ import numpy as np
 
 from sciml.data.dataset import OperatorDataset
 
-__all__ = ["ArraySamples", "LazyDataset", "Subset", "sample_indices"]
+__all__ = ["ArraySamples", "LazyDataset", "Subset", "read_rows", "sample_indices"]
 
 
 def sample_indices(indices, n: int) -> np.ndarray:
@@ -205,4 +205,19 @@ class ArraySamples(LazyDataset):
         return tuple(self.outputs.shape[1:])
 
     def _read(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.asarray(self.inputs[indices]), np.asarray(self.outputs[indices])
+        return read_rows(self.inputs, indices), read_rows(self.outputs, indices)
+
+
+def read_rows(array, indices: np.ndarray) -> np.ndarray:
+    """``array[indices]`` for sorted unique ``indices``: one fancy index of a NumPy array,
+    or one slice per run of consecutive indices of anything else (an HDF5 dataset, whose
+    fancy indexing costs about 8x more: 30 ms against 3.6 ms for 160 samples of 43 x 43)."""
+    if isinstance(array, np.ndarray):
+        return array[indices]
+    if len(indices) == 0:
+        return np.zeros((0, *array.shape[1:]), array.dtype)
+    breaks = np.flatnonzero(np.diff(indices) != 1) + 1
+    starts = np.concatenate([[0], breaks])
+    stops = np.concatenate([breaks, [len(indices)]])
+    runs = [np.asarray(array[indices[a] : indices[b - 1] + 1]) for a, b in zip(starts, stops)]
+    return np.concatenate(runs) if len(runs) > 1 else runs[0]

@@ -184,3 +184,16 @@ def test_a_lazy_data_set_is_checked_like_an_in_memory_one():
         Wrong().read([3])
     with pytest.raises(ValueError, match="model maps one input"):
         fit(model(), ArraySamples(a, u[:, :, :4], COORDS), config=CONFIG, progress=False)
+
+
+def test_rows_of_an_hdf5_dataset_are_read_in_runs(tmp_path):
+    import h5py
+
+    from sciml.data.lazy import read_rows
+
+    values = np.arange(40.0).reshape(10, 2, 2)
+    with h5py.File(tmp_path / "rows.h5", "w") as file:
+        file["x"] = values
+        for indices in ([0, 1, 2, 5, 7, 8, 9], [4], [], list(range(10))):
+            indices = np.asarray(indices, dtype=np.int64)
+            np.testing.assert_array_equal(read_rows(file["x"], indices), values[indices])
