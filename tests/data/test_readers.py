@@ -536,3 +536,17 @@ def test_max_bytes_must_be_a_positive_integer(tmp_path, reader):
     path = write_v73(tmp_path / "f.mat", {"a": encoded(2, 8)})
     with pytest.raises(ValueError, match="max_bytes to be a positive integer, got 0"):
         reader(path, max_bytes=0)
+
+
+def test_the_file_task_reads_an_fno_file_of_either_format(tmp_path, write_mat):
+    """``sciml train --data file.mat``: the FNO reader is found from the contents and
+    the file split first-train / last-test."""
+    from sciml.tasks.files import FileConfig, detect_format, generate_file
+
+    coeff, sol = encoded(10, 5, 5), encoded(10, 5, 5, offset=0.5)
+    path = write_mat(tmp_path / "renamed.bin", {"coeff": coeff, "sol": sol})
+    assert detect_format(path) == "fno"
+    splits = generate_file(FileConfig(str(path), n_train=6, n_test=3))
+    np.testing.assert_array_equal(splits["train"].inputs[:, 0], coeff[:6])
+    np.testing.assert_array_equal(splits["test"].outputs[:, 0], sol[7:])
+    assert splits["train"].config["periodic"] is False
