@@ -11,11 +11,12 @@ through (what ``fit`` streams when its epoch loop is ``"scan"``), which spares a
 dispatch per step.
 
 Why a thread of our own and not a loader library (grain, a PyTorch ``DataLoader``):
-the work to hide is one HDF5 read and one host-to-device copy per batch, both of
-which release the GIL (h5py reads and XLA transfers run in C), while the step runs
-in XLA's own threads. One thread and a bounded queue overlap them completely; worker
-processes would add a copy of every batch through shared memory, a dependency, and
-a second notion of shuffling and sharding beside the one ``fit`` already has.
+the work to hide is one HDF5 read and one host-to-device copy per batch, a few
+milliseconds against the step's hundreds, while the step runs in XLA's own threads,
+which do not need the Python interpreter: the reading thread can hold it without
+stopping the step. One thread and a bounded queue overlap them; worker processes would
+add a copy of every batch through shared memory, a dependency, and a second notion of
+shuffling and sharding beside the one ``fit`` already has.
 
 With a device mesh, each process reads only the rows of the batch that its own
 devices hold (the rows of a multi-process batch never all pass through one host).
