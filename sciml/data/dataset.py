@@ -54,22 +54,7 @@ class OperatorDataset:
         object.__setattr__(self, "inputs", inputs)
         object.__setattr__(self, "outputs", outputs)
         object.__setattr__(self, "coords", tuple(np.asarray(c) for c in self.coords))
-        if inputs.ndim < 2 or outputs.ndim < 2:
-            raise ValueError(
-                "OperatorDataset expects inputs (N, C_in, *grid) and outputs (N, C_out, *grid), "
-                f"got shapes {inputs.shape} and {outputs.shape}"
-            )
-        if inputs.shape[0] != outputs.shape[0]:
-            raise ValueError(
-                "OperatorDataset expects as many inputs as outputs, "
-                f"got {inputs.shape[0]} inputs and {outputs.shape[0]} outputs"
-            )
-        grid = tuple(len(c) for c in self.coords)
-        if inputs.shape[2:] != grid:
-            raise ValueError(
-                f"OperatorDataset inputs have grid {inputs.shape[2:]} but the coordinates "
-                f"describe a grid {grid}"
-            )
+        check_shapes("OperatorDataset", inputs.shape, outputs.shape, self.coords)
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
@@ -85,6 +70,27 @@ class OperatorDataset:
     def take(self, index) -> OperatorDataset:
         """A subset (slice or index array) of the samples, same coordinates and config."""
         return OperatorDataset(self.inputs[index], self.outputs[index], self.coords, self.config)
+
+
+def check_shapes(owner: str, inputs: tuple, outputs: tuple, coords) -> None:
+    """Inputs ``(N, C_in, *grid)`` and outputs ``(N, C_out, *grid)`` of one ``N``, on
+    the grid the coordinates describe, or a ValueError naming ``owner``."""
+    inputs, outputs = tuple(inputs), tuple(outputs)
+    if len(inputs) < 2 or len(outputs) < 2:
+        raise ValueError(
+            f"{owner} expects inputs (N, C_in, *grid) and outputs (N, C_out, *grid), "
+            f"got shapes {inputs} and {outputs}"
+        )
+    if inputs[0] != outputs[0]:
+        raise ValueError(
+            f"{owner} expects as many inputs as outputs, "
+            f"got {inputs[0]} inputs and {outputs[0]} outputs"
+        )
+    grid = tuple(len(c) for c in coords)
+    if inputs[2:] != grid:
+        raise ValueError(
+            f"{owner} inputs have grid {inputs[2:]} but the coordinates describe a grid {grid}"
+        )
 
 
 def config_hash(config: Mapping[str, Any]) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from sciml.data.dataset import OperatorDataset
+from sciml.data.dataset import OperatorDataset, check_shapes
 
 __all__ = ["ArraySamples", "LazyDataset", "Subset", "read_rows", "sample_indices"]
 
@@ -173,23 +173,8 @@ class ArraySamples(LazyDataset):
     """
 
     def __init__(self, inputs, outputs, coords, config: Mapping[str, Any] | None = None):
-        if len(inputs.shape) < 2 or len(outputs.shape) < 2:
-            raise ValueError(
-                "ArraySamples expects inputs (N, C_in, *grid) and outputs (N, C_out, *grid), "
-                f"got shapes {tuple(inputs.shape)} and {tuple(outputs.shape)}"
-            )
-        if inputs.shape[0] != outputs.shape[0]:
-            raise ValueError(
-                "ArraySamples expects as many inputs as outputs, got "
-                f"{inputs.shape[0]} and {outputs.shape[0]}"
-            )
         self.coords = tuple(np.asarray(c) for c in coords)
-        grid = tuple(len(c) for c in self.coords)
-        if tuple(inputs.shape[2:]) != grid:
-            raise ValueError(
-                f"ArraySamples inputs have grid {tuple(inputs.shape[2:])} but the "
-                f"coordinates describe a grid {grid}"
-            )
+        check_shapes("ArraySamples", inputs.shape, outputs.shape, self.coords)
         self.inputs, self.outputs = inputs, outputs
         self.config = dict(config or {})
 

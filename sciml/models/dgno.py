@@ -296,10 +296,21 @@ def ball_rule(quadrature: BallQuadrature | None = None) -> BallRule:
     )
 
 
+def _batched_values(net: MultiONet, betas: Array, x: Array) -> Array:
+    """``G(β_b)(x_p)``, ``(B, C, P)``, for a batch of latents sharing the points: the
+    trunk once for all."""
+    trunk = net.trunk_features(x)  # (l, P, W)
+    branch = jax.vmap(net.branch_features)(betas)  # (B, l, W)
+    c, group, layers = net.out_channels, net.width // net.out_channels, net.sum_layers
+    trunk = trunk.reshape(layers, len(x), c, group)
+    branch = branch.reshape(len(betas), layers, c, group)
+    scale = net.weights / layers  # (l, C)
+    return jnp.einsum("kc,kpcg,bkcg->bcp", scale, trunk, branch) + net.bias[None, :, None]
+
+
 def _values_and_gradients(net: MultiONet, betas: Array, x: Array) -> tuple[Array, Array]:
     """``G(β_b)(x_p)`` ``(B, C, P)`` and its gradient in ``x``, ``(B, C, P, 2)``, for a
     batch of latents sharing the points: the trunk (and its Jacobian) once for all."""
-    trunk = net.trunk_features(x)  # (l, P, W)
 
     def one_point(point):
         return net.trunk_features(point[None])[:, 0]  # (l, W)
@@ -307,13 +318,10 @@ def _values_and_gradients(net: MultiONet, betas: Array, x: Array) -> tuple[Array
     jacobian = jax.vmap(jax.jacfwd(one_point))(x)  # (P, l, W, 2)
     branch = jax.vmap(net.branch_features)(betas)  # (B, l, W)
     c, group, layers = net.out_channels, net.width // net.out_channels, net.sum_layers
-    trunk = trunk.reshape(layers, len(x), c, group)
     jacobian = jacobian.reshape(len(x), layers, c, group, 2)
     branch = branch.reshape(len(betas), layers, c, group)
-    scale = net.weights / layers  # (l, C)
-    values = jnp.einsum("kc,kpcg,bkcg->bcp", scale, trunk, branch) + net.bias[None, :, None]
-    gradients = jnp.einsum("kc,pkcgd,bkcg->bcpd", scale, jacobian, branch)
-    return values, gradients
+    gradients = jnp.einsum("kc,pkcgd,bkcg->bcpd", net.weights / layers, jacobian, branch)
+    return _batched_values(net, betas, x), gradients
 
 
 def nearest_node_values(fields: Array, x: Array) -> Array:
@@ -360,7 +368,7 @@ def physics_residuals(
         axis=-1,
     )
     grad = grad_bubble[None] * u[:, 0, :, None] + bubble[None, :, None] * grad_u[:, 0]  # (B, P, 2)
-    flux_values, _ = _values_and_gradients(model.flux, betas, x)  # (B, 2, P)
+    flux_values = _batched_values(model.flux, betas, x)  # (B, 2, P)
     flux_values = jnp.moveaxis(flux_values, 1, 2)  # (B, P, 2)
     if coefficient is None:
         a = jax.vmap(lambda beta: model.coefficient(beta, x))(betas)
@@ -383,7 +391,7 @@ def phase_cross_entropy(model: DGNO, betas: Array, coefficients: Array) -> Array
     """The mean over the batch and the nodes of the cross-entropy of the decoded phase
     probability against the phases of ``coefficients (B, 1, s, s)``."""
     nodes = grid_nodes(model.size)
-    logits, _ = _values_and_gradients(model.phase, betas, nodes)
+    logits = _batched_values(model.phase, betas, nodes)
     labels = jax.vmap(model.phases)(coefficients).reshape(len(betas), -1)
     return jnp.mean(_binary_cross_entropy(logits[:, 0], labels))
 
