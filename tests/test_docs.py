@@ -36,6 +36,8 @@ PAGES = {
         "sciml.models.spec.ModelSpec",
         "sciml.models.fno.build_fno",
         "sciml.models.fno.FNO",
+        "sciml.models.factorized.TuckerWeights",
+        "sciml.models.factorized.CPWeights",
         "sciml.models.deeponet.DeepONet",
         "sciml.models.mgno.MgNO",
         "sciml.models.multionet.MultiONet",
