@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float, PRNGKeyArray
 
+from sciml.models.factorized import CPWeights, TuckerWeights, factorized_weights
 from sciml.models.spec import ModelSpec, check_count, modes_per_axis
 
 __all__ = [
@@ -84,6 +85,23 @@ def _uniform(key: PRNGKeyArray, shape: tuple[int, ...], dtype, minval=0.0, maxva
     return flat.reshape(shape)
 
 
+#: Activation dtypes an FNO's ``precision`` takes (``None``: the parameters' dtype).
+PRECISIONS = ("float32", "bfloat16")
+
+
+def check_precision(precision: str | None) -> str | None:
+    """``precision`` checked: ``None`` or one of :data:`PRECISIONS`.
+
+    Raises:
+        ValueError: anything else, naming the accepted values.
+    """
+    if precision is None:
+        return None
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise ValueError(f"precision must be None or one of {PRECISIONS}, got {precision!r}")
+    return precision
+
+
 def min_grid(modes: Sequence[int]) -> tuple[int, ...]:
     """The smallest grid on which a spectral convolution with ``modes`` is defined.
 
@@ -124,6 +142,27 @@ class PointwiseLinear(eqx.Module):
         points = x.reshape(x.shape[0], -1)
         y = self.weight @ points + self.bias[:, None]
         return y.reshape(self.weight.shape[0], *x.shape[1:])
+
+    def channels_last(self, x: Float[Array, "*grid in"], dtype=None) -> Float[Array, "*grid out"]:
+        """The same map on a channel-last sample ``(*grid, in) -> (*grid, out)``.
+
+        ``x @ W^T + b`` contracts the last axis, so under ``vmap`` the batch and the
+        points stay the rows of one GEMM and its result needs no transpose; the
+        channel-first :meth:`__call__` gives ``(out, batch, points)``, which XLA copies
+        to ``(batch, out, points)`` (and the weight gradient copies the activations to
+        points-major) -- the layout copies that dominated the FNO's training step.
+
+        Args:
+            x: the sample, channels last.
+            dtype: the dtype in which the product is formed (``None``: the input's); it
+                accumulates in float32 (or the input's dtype, if wider) and returns that.
+        """
+        weight = self.weight.T
+        if dtype is not None:
+            x, weight = x.astype(dtype), weight.astype(dtype)
+        accumulate = jnp.promote_types(jnp.promote_types(x.dtype, weight.dtype), jnp.float32)
+        y = jnp.matmul(x, weight, preferred_element_type=accumulate)
+        return y + self.bias
 
 
 def truncated_rfftn(
@@ -194,12 +233,26 @@ class SpectralConv(eqx.Module):
     that axis takes the negative block. Initialisation follows the reference code: real
     and imaginary parts are ``1 / (in * out)`` times uniform on ``[0, 1)``.
 
+    With ``factorization="tucker"`` or ``"cp"`` the same complex tensor is held as a
+    Tucker or CP decomposition instead (:mod:`sciml.models.factorized`, the TFNO of
+    Kossaifi et al. 2023), at ``rank`` (a fraction of the dense parameter count, or the
+    integer ranks); it is reconstructed in each call and mixed as the dense one.
+
+    Args:
+        in_channels: input channels.
+        out_channels: output channels.
+        modes: Fourier modes kept per spatial axis.
+        factorization: ``None`` (dense weights), ``"tucker"`` or ``"cp"``.
+        rank: the factorisation's rank (ignored for dense weights).
+        key: random key.
+        dtype: floating dtype of the parameters.
+
     References:
         Z. Li et al., "Fourier Neural Operator for Parametric Partial Differential
         Equations", ICLR 2021. https://arxiv.org/abs/2010.08895
     """
 
-    weights: Float[Array, "corners 2 in out *modes"]
+    weights: Float[Array, "corners 2 in out *modes"] | TuckerWeights | CPWeights
     in_channels: int = eqx.field(static=True)
     out_channels: int = eqx.field(static=True)
     modes: tuple[int, ...] = eqx.field(static=True)
@@ -210,6 +263,8 @@ class SpectralConv(eqx.Module):
         out_channels: int,
         modes: tuple[int, ...],
         *,
+        factorization: str | None = None,
+        rank: float | Sequence[int] = 0.1,
         key: PRNGKeyArray,
         dtype=jnp.float32,
     ):
@@ -217,6 +272,17 @@ class SpectralConv(eqx.Module):
         self.modes = check_modes(modes)
         self.in_channels = check_count("SpectralConv", "in_channels", in_channels)
         self.out_channels = check_count("SpectralConv", "out_channels", out_channels)
+        if factorization is not None:
+            self.weights = factorized_weights(
+                factorization,
+                self.in_channels,
+                self.out_channels,
+                self.modes,
+                rank=rank,
+                key=key,
+                dtype=dtype,
+            )
+            return
         corners = 2 ** (len(self.modes) - 1)
         shape = (corners, 2, self.in_channels, self.out_channels, *self.modes)
         scale = 1.0 / (self.in_channels * self.out_channels)
@@ -237,10 +303,18 @@ class SpectralConv(eqx.Module):
                 f"(2 m on leading axes, 2 (m - 1) on the last), got grid {tuple(shape[1:])}"
             )
 
+    @property
+    def weights_dtype(self) -> jnp.dtype:
+        """The real dtype of the stored weights (or of their factors)."""
+        return jax.tree.leaves(self.weights)[0].dtype
+
     def complex_weights(self) -> Array:
         """The weights as complex numbers, ``(2,) * (d - 1) + (in, out, *modes)``."""
         d = len(self.modes)
-        w = jax.lax.complex(self.weights[:, 0], self.weights[:, 1])
+        if isinstance(self.weights, (TuckerWeights, CPWeights)):
+            w = self.weights.complex_weights()
+        else:
+            w = jax.lax.complex(self.weights[:, 0], self.weights[:, 1])
         return w.reshape((2,) * (d - 1) + w.shape[1:])
 
     def __call__(self, x: Float[Array, "in *grid"]) -> Float[Array, " out *grid"]:
@@ -280,18 +354,64 @@ class FourierLayer(eqx.Module):
     """One Fourier layer before its activation: ``v -> K v + W v`` (Li et al. 2021, eq. 2).
 
     ``K`` is a :class:`SpectralConv` and ``W`` a :class:`PointwiseLinear` (with bias).
+
+    Args:
+        width: channels in and out.
+        modes: Fourier modes kept per spatial axis.
+        factorization: the spectral weights' factorisation (see :class:`SpectralConv`).
+        rank: the factorisation's rank.
+        key: random key.
+        dtype: floating dtype of the parameters.
     """
 
     spectral: SpectralConv
     skip: PointwiseLinear
 
-    def __init__(self, width: int, modes: tuple[int, ...], *, key: PRNGKeyArray, dtype=jnp.float32):
+    def __init__(
+        self,
+        width: int,
+        modes: tuple[int, ...],
+        *,
+        factorization: str | None = None,
+        rank: float | Sequence[int] = 0.1,
+        key: PRNGKeyArray,
+        dtype=jnp.float32,
+    ):
         spectral_key, skip_key = jax.random.split(key)
-        self.spectral = SpectralConv(width, width, modes, key=spectral_key, dtype=dtype)
+        self.spectral = SpectralConv(
+            width,
+            width,
+            modes,
+            factorization=factorization,
+            rank=rank,
+            key=spectral_key,
+            dtype=dtype,
+        )
         self.skip = PointwiseLinear(width, width, key=skip_key, dtype=dtype)
 
     def __call__(self, v: Float[Array, " width *grid"]) -> Float[Array, " width *grid"]:
         return self.spectral(v) + self.skip(v)
+
+    def channels_last(
+        self, v: Float[Array, "*grid width"], dtype=None
+    ) -> Float[Array, "*grid width"]:
+        """The layer on a channel-last sample ``(*grid, width)``.
+
+        The spectral path runs channel-first (the FFT transforms the trailing axes), in
+        float32 or wider whatever ``dtype`` is: one transpose in, one out, which XLA
+        fuses into the sum with the skip path. The skip path is
+        :meth:`PointwiseLinear.channels_last` in ``dtype``.
+
+        Args:
+            v: the sample, channels last.
+            dtype: the dtype of the pointwise product (``None``: the input's).
+        """
+        spectral_dtype = jnp.promote_types(
+            jnp.promote_types(v.dtype, self.spectral.weights_dtype), jnp.float32
+        )
+        channel_first = jnp.moveaxis(v.astype(spectral_dtype), -1, 0)
+        spectral = jnp.moveaxis(self.spectral(channel_first), 0, -1)
+        return spectral + self.skip.channels_last(v, dtype)
 
 
 def grid_coordinates(grid: tuple[int, ...], dtype=jnp.float32) -> Float[Array, " d *grid"]:
@@ -329,12 +449,34 @@ class FNO(eqx.Module):
         positional_embedding: whether to append grid coordinates to the input.
         activation: pointwise nonlinearity (default ``jax.nn.gelu``, its tanh form; the
             reference uses the erf form, ``partial(jax.nn.gelu, approximate=False)``).
+        precision: dtype of the activations between the layers and of the pointwise
+            products' operands: ``None`` (the parameters' dtype) or ``"bfloat16"``
+            (mixed precision: the FFTs, the spectral weights, the products'
+            accumulation and the output stay float32, as in the mixed-precision FNO
+            of Tu et al.).
+        factorization: the spectral weights: ``None`` (dense), ``"tucker"`` or ``"cp"``
+            (the TFNO of Kossaifi et al.; see :class:`SpectralConv`).
+        rank: the factorisation's rank: a fraction of the dense parameter count, or
+            the integer ranks.
         key: random key.
         dtype: floating dtype of the parameters.
+
+    Inside, the activations are channel-last, ``(*grid, width)``: the pointwise maps
+    are then one GEMM over batch and points without the layout copies a channel-first
+    product needs under ``vmap``; the input and output keep the channel-first
+    convention.
 
     References:
         Z. Li et al., "Fourier Neural Operator for Parametric Partial Differential
         Equations", ICLR 2021. https://arxiv.org/abs/2010.08895
+
+        R. Tu, C. White, J. Kossaifi, B. Bonev, N. Kovachki, G. Pekhimenko,
+        K. Azizzadenesheli and A. Anandkumar, "Guaranteed Approximation Bounds for
+        Mixed-Precision Neural Operators", ICLR 2024. https://arxiv.org/abs/2307.15034
+
+        J. Kossaifi, N. Kovachki, K. Azizzadenesheli and A. Anandkumar, "Multi-Grid
+        Tensorized Fourier Neural Operator for High-Resolution PDEs", TMLR 2023.
+        https://arxiv.org/abs/2310.00120
     """
 
     lifting: PointwiseLinear
@@ -347,6 +489,7 @@ class FNO(eqx.Module):
     padding: tuple[int, ...] = eqx.field(static=True)
     positional_embedding: bool = eqx.field(static=True)
     activation: Callable[[Array], Array] = eqx.field(static=True)
+    precision: str | None = eqx.field(static=True)
 
     def __init__(
         self,
@@ -360,10 +503,14 @@ class FNO(eqx.Module):
         padding: int | tuple[int, ...] = 0,
         positional_embedding: bool = True,
         activation: Callable[[Array], Array] = jax.nn.gelu,
+        precision: str | None = None,
+        factorization: str | None = None,
+        rank: float | Sequence[int] = 0.1,
         key: PRNGKeyArray,
         dtype=jnp.float32,
     ):
         self.modes = check_modes(modes)
+        self.precision = check_precision(precision)
         d = len(self.modes)
         if isinstance(padding, int):
             padding = (padding,) * d
@@ -385,7 +532,15 @@ class FNO(eqx.Module):
         lifted = self.in_channels + (d if self.positional_embedding else 0)
         self.lifting = PointwiseLinear(lifted, width, key=lifting_key, dtype=dtype)
         self.layers = tuple(
-            FourierLayer(width, self.modes, key=layer_key, dtype=dtype) for layer_key in layer_keys
+            FourierLayer(
+                width,
+                self.modes,
+                factorization=factorization,
+                rank=rank,
+                key=layer_key,
+                dtype=dtype,
+            )
+            for layer_key in layer_keys
         )
         self.projection_hidden = PointwiseLinear(
             width, projection_channels, key=projection_key, dtype=dtype
@@ -419,18 +574,23 @@ class FNO(eqx.Module):
         grid = a.shape[1:]
         if self.positional_embedding:
             a = jnp.concatenate([a, grid_coordinates(grid, a.dtype)])
-        v = self.lifting(a)
+        # Channel-last inside: one transpose in, one out (see PointwiseLinear.channels_last).
+        dtype = None if self.precision is None else jnp.dtype(self.precision)
+
+        def store(v):
+            return v if dtype is None else v.astype(dtype)
+
+        v = store(self.lifting.channels_last(jnp.moveaxis(a, 0, -1), dtype))
         if any(self.padding):
-            v = jnp.pad(v, [(0, 0)] + [(0, p) for p in self.padding])
+            v = jnp.pad(v, [(0, p) for p in self.padding] + [(0, 0)])
         *hidden, last = self.layers
         for layer in hidden:
-            v = self.activation(layer(v))
-        v = last(v)
+            v = store(self.activation(layer.channels_last(v, dtype)))
+        v = store(last.channels_last(v, dtype))
         if any(self.padding):
-            crop = (slice(None), *(slice(0, n) for n in grid))
-            v = v[crop]
-        v = self.activation(self.projection_hidden(v))
-        return self.projection_out(v)
+            v = v[tuple(slice(0, n) for n in grid)]
+        v = store(self.activation(self.projection_hidden.channels_last(v, dtype)))
+        return jnp.moveaxis(self.projection_out.channels_last(v, dtype), -1, 0)
 
 
 class RecurrentFNO(eqx.Module):
@@ -454,6 +614,9 @@ class RecurrentFNO(eqx.Module):
         padding: zero points appended to each spatial axis, as for :class:`FNO`.
         positional_embedding: whether to append grid coordinates, as for :class:`FNO`.
         activation: pointwise nonlinearity, as for :class:`FNO`.
+        precision: activation dtype, as for :class:`FNO`.
+        factorization: spectral weights' factorisation, as for :class:`FNO`.
+        rank: the factorisation's rank, as for :class:`FNO`.
         key: random key.
         dtype: floating dtype of the parameters.
     """
@@ -474,6 +637,9 @@ class RecurrentFNO(eqx.Module):
         padding: int | tuple[int, ...] = 0,
         positional_embedding: bool = True,
         activation: Callable[[Array], Array] = jax.nn.gelu,
+        precision: str | None = None,
+        factorization: str | None = None,
+        rank: float | Sequence[int] = 0.1,
         key: PRNGKeyArray,
         dtype=jnp.float32,
     ):
@@ -494,6 +660,9 @@ class RecurrentFNO(eqx.Module):
             padding=padding,
             positional_embedding=positional_embedding,
             activation=activation,
+            precision=precision,
+            factorization=factorization,
+            rank=rank,
             key=key,
             dtype=dtype,
         )
@@ -532,6 +701,9 @@ class SpaceTimeFNO(eqx.Module):
         positional_embedding: whether to append the coordinates ``(x, y, t)``, as for
             :class:`FNO`.
         activation: pointwise nonlinearity, as for :class:`FNO`.
+        precision: activation dtype, as for :class:`FNO`.
+        factorization: spectral weights' factorisation, as for :class:`FNO`.
+        rank: the factorisation's rank, as for :class:`FNO`.
         key: random key.
         dtype: floating dtype of the parameters.
     """
@@ -552,6 +724,9 @@ class SpaceTimeFNO(eqx.Module):
         projection_channels: int = 128,
         positional_embedding: bool = True,
         activation: Callable[[Array], Array] = jax.nn.gelu,
+        precision: str | None = None,
+        factorization: str | None = None,
+        rank: float | Sequence[int] = 0.1,
         key: PRNGKeyArray,
         dtype=jnp.float32,
     ):
@@ -574,6 +749,9 @@ class SpaceTimeFNO(eqx.Module):
             padding=(0,) * (len(modes) - 1) + (time_padding,),
             positional_embedding=positional_embedding,
             activation=activation,
+            precision=precision,
+            factorization=factorization,
+            rank=rank,
             key=key,
             dtype=dtype,
         )
@@ -649,9 +827,14 @@ def build_fno(
     projection_channels: int = 128,
     padding: int | Sequence[int] = 0,
     positional_embedding: bool = True,
+    precision: str | None = None,
+    factorization: str | None = None,
+    rank: float | Sequence[int] = 0.1,
 ):
     """The FNO (Li et al., ICLR 2021); on frames, the recurrent FNO-2D of its
-    Navier–Stokes experiments (one frame at a time, fed back)."""
+    Navier–Stokes experiments (one frame at a time, fed back). ``precision``
+    (``"bfloat16"``: mixed precision), ``factorization`` (``"tucker"``, ``"cp"``) and
+    ``rank`` are :class:`FNO`'s."""
     model = RecurrentFNO if spec.frames is not None else FNO
     channels = spec.frames if spec.frames is not None else (spec.in_channels, spec.out_channels)
     return model(
@@ -662,6 +845,9 @@ def build_fno(
         projection_channels=projection_channels,
         padding=tuple(padding) if isinstance(padding, Sequence) else padding,
         positional_embedding=positional_embedding,
+        precision=precision,
+        factorization=factorization,
+        rank=tuple(rank) if isinstance(rank, Sequence) else rank,
         key=key,
     )
 
@@ -674,6 +860,9 @@ def build_fno_ar(
     width: int = 32,
     n_layers: int = 4,
     projection_channels: int = 64,
+    precision: str | None = None,
+    factorization: str | None = None,
+    rank: float | Sequence[int] = 0.1,
 ):
     """An autoregressive FNO: one step maps ``u(t)`` to ``u(t + Delta)``, applied to its
     own output for every output frame (the recurrent FNO with the channels as frames)."""
@@ -685,6 +874,9 @@ def build_fno_ar(
         width=width,
         n_layers=n_layers,
         projection_channels=projection_channels,
+        precision=precision,
+        factorization=factorization,
+        rank=rank,
     )
 
 
@@ -697,8 +889,12 @@ def build_fno3d(
     n_layers: int = 4,
     time_padding: int = 6,
     projection_channels: int = 128,
+    precision: str | None = None,
+    factorization: str | None = None,
+    rank: float | Sequence[int] = 0.1,
 ):
-    """The space-time FNO-3D of the FNO paper's Navier–Stokes experiments (frames only)."""
+    """The space-time FNO-3D of the FNO paper's Navier–Stokes experiments (frames only);
+    ``precision``, ``factorization`` and ``rank`` as for :func:`build_fno`."""
     if spec.frames is None:
         raise ValueError("model 'fno3d' maps input frames to output frames; the task has no frames")
     return SpaceTimeFNO(
@@ -708,5 +904,8 @@ def build_fno3d(
         n_layers,
         time_padding=time_padding,
         projection_channels=projection_channels,
+        precision=precision,
+        factorization=factorization,
+        rank=tuple(rank) if isinstance(rank, Sequence) else rank,
         key=key,
     )

@@ -126,3 +126,23 @@ def test_frames_longer_than_the_trajectories_are_refused(tmp_path, cache, tiny):
 
 def _sets(overrides):
     return [argument for override in overrides for argument in ("--set", override)]
+
+
+def test_mixed_precision_and_factorised_weights_are_set_from_the_command_line(
+    tmp_path, cache, tiny
+):
+    from sciml.models.factorized import TuckerWeights, factorized_param_count
+
+    out = tmp_path / "run"
+    sets = [*tiny("darcy", "fno"), "model.precision=bfloat16", "model.factorization=tucker"]
+    argv = ["train", "darcy", "--cache", str(cache), "--no-progress", "--out", str(out)]
+    assert main([*argv, *_sets([*sets, "model.rank=0.5"])]) == 0
+    config = (out / "config.toml").read_text()
+    assert 'precision = "bfloat16"' in config and 'factorization = "tucker"' in config
+    model = load_run(out)[0].operator
+    assert model.precision == "bfloat16"
+    assert all(isinstance(layer.spectral.weights, TuckerWeights) for layer in model.layers)
+    record = json.loads((out / "results.json").read_text())
+    dense = sum(leaf.size for leaf in jax.tree.leaves(model.layers[0].spectral.weights))
+    assert dense == factorized_param_count("tucker", 6, 6, (3, 3), 0.5)
+    assert np.isfinite(record["test_relative_l2"])

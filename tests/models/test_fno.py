@@ -244,3 +244,110 @@ def test_layer_channels_must_be_positive_integers(layer, name, value):
     )
     with pytest.raises(ValueError, match=expected):
         layer(**channels, **extra, key=jax.random.key(0))
+
+
+def fno_channel_first(model: FNO, a: np.ndarray) -> np.ndarray:
+    """The FNO of Li et al. composed from its public channel-first parts in NumPy
+    float64: lifting, far-end zero padding, Fourier layers (brute-force Fourier sums
+    plus the pointwise skip), crop, projection. Independent of the channel-last
+    layout the model computes in."""
+
+    def pointwise(linear, v):
+        w, b = np.asarray(linear.weight, np.float64), np.asarray(linear.bias, np.float64)
+        return np.tensordot(w, v, axes=(1, 0)) + b.reshape((-1,) + (1,) * (v.ndim - 1))
+
+    def act(v):
+        return np.asarray(model.activation(jnp.asarray(v)))
+
+    grid = a.shape[1:]
+    coords = np.asarray(grid_coordinates(grid, jnp.float64))
+    v = pointwise(model.lifting, np.concatenate([a, coords]))
+    v = np.pad(v, [(0, 0)] + [(0, p) for p in model.padding])
+    for i, layer in enumerate(model.layers):
+        v = brute_force_spectral_conv(layer.spectral, v) + pointwise(layer.skip, v)
+        v = act(v) if i < len(model.layers) - 1 else v
+    v = v[(slice(None),) + tuple(slice(0, n) for n in grid)]
+    return pointwise(model.projection_out, act(pointwise(model.projection_hidden, v)))
+
+
+@pytest.mark.parametrize(
+    "grid, modes, padding",
+    [((9,), (3,), 2), ((7, 6), (2, 3), (1, 2)), ((5, 4, 6), (2, 2, 2), 1)],
+    ids=["1d", "2d", "3d"],
+)
+def test_channel_last_fno_equals_the_channel_first_composition(grid, modes, padding):
+    model = FNO(
+        2,
+        3,
+        modes,
+        4,
+        2,
+        projection_channels=5,
+        padding=padding,
+        key=jax.random.key(0),
+        dtype=jnp.float64,
+    )
+    a = np.random.default_rng(1).standard_normal((2, *grid))
+    got = np.asarray(eqx.filter_jit(model)(jnp.asarray(a)))
+    np.testing.assert_allclose(got, fno_channel_first(model, a), rtol=0, atol=1e-11)
+
+
+def test_bfloat16_activations_keep_ffts_spectral_weights_and_output_in_float32():
+    f32 = FNO(1, 1, (4, 4), 8, 2, projection_channels=8, padding=2, key=jax.random.key(0))
+    mixed = FNO(
+        1,
+        1,
+        (4, 4),
+        8,
+        2,
+        projection_channels=8,
+        padding=2,
+        precision="bfloat16",
+        key=jax.random.key(0),
+    )
+    a = jax.random.normal(jax.random.key(1), (3, 1, 12, 12), jnp.float32)
+    jaxpr = str(jax.make_jaxpr(jax.vmap(mixed))(a))
+    assert "bf16[" in jaxpr and "preferred_element_type=float32" in jaxpr
+    ffts = re.findall(r"(\w+)\[[\d,]*\] = fft\[", jaxpr)
+    assert ffts and all(dtype in ("f32", "c64") for dtype in ffts), ffts
+    batched = eqx.filter_jit(lambda model, x: jax.vmap(model)(x))
+    out, ref = batched(mixed, a), batched(f32, a)
+    assert out.dtype == jnp.float32
+    error = float(jnp.linalg.norm(out - ref) / jnp.linalg.norm(ref))
+    # bfloat16 keeps 8 bits of mantissa: a relative error near 2^-8, not 0 and not O(1).
+    assert 1e-4 < error < 3e-2, error
+
+
+def test_precision_must_be_a_known_dtype():
+    expected = r"precision must be None or one of \(.float32., .bfloat16.\)"
+    with pytest.raises(ValueError, match=expected):
+        FNO(1, 1, (4, 4), 8, precision="half", key=jax.random.key(0))
+
+
+def test_a_full_rank_tucker_fno_is_the_dense_fno():
+    from sciml.models.factorized import TuckerWeights
+
+    dense = FNO(
+        1,
+        1,
+        (3, 4),
+        5,
+        2,
+        projection_channels=6,
+        padding=2,
+        key=jax.random.key(0),
+        dtype=jnp.float64,
+    )
+    factorised = dense
+    for i, layer in enumerate(dense.layers):
+        w = layer.spectral.complex_weights().reshape(2, 5, 5, 3, 4)
+        factorised = eqx.tree_at(
+            lambda m, i=i: m.layers[i].spectral.weights, factorised, TuckerWeights.from_dense(w)
+        )
+    assert isinstance(factorised.layers[1].spectral.weights, TuckerWeights)
+    a = jax.random.normal(jax.random.key(1), (1, 10, 9), jnp.float64)
+    np.testing.assert_allclose(
+        eqx.filter_jit(factorised)(a), eqx.filter_jit(dense)(a), rtol=0, atol=1e-12
+    )
+    low = FNO(1, 1, (3, 4), 5, 2, factorization="cp", rank=0.2, key=jax.random.key(0))
+    assert count_parameters(low) < count_parameters(FNO(1, 1, (3, 4), 5, 2, key=jax.random.key(0)))
