@@ -31,7 +31,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float, PRNGKeyArray
 
 from sciml.models.factorized import CPWeights, TuckerWeights, factorized_weights
-from sciml.models.spec import ModelSpec, check_count, modes_per_axis
+from sciml.models.spec import ModelSpec, activation_function, check_count, modes_per_axis
 
 __all__ = [
     "FNO",
@@ -830,11 +830,14 @@ def build_fno(
     precision: str | None = None,
     factorization: str | None = None,
     rank: float | Sequence[int] = 0.1,
+    activation: str = "gelu_tanh",
 ):
     """The FNO (Li et al., ICLR 2021); on frames, the recurrent FNO-2D of its
     Navier–Stokes experiments (one frame at a time, fed back). ``precision``
     (``"bfloat16"``: mixed precision), ``factorization`` (``"tucker"``, ``"cp"``) and
-    ``rank`` are :class:`FNO`'s."""
+    ``rank`` are :class:`FNO`'s; ``activation`` names one of
+    :data:`sciml.models.spec.ACTIVATIONS` (``"gelu"``: the exact GELU of the reference
+    code; ``"gelu_tanh"``: its tanh approximation, the default)."""
     model = RecurrentFNO if spec.frames is not None else FNO
     channels = spec.frames if spec.frames is not None else (spec.in_channels, spec.out_channels)
     return model(
@@ -848,6 +851,7 @@ def build_fno(
         precision=precision,
         factorization=factorization,
         rank=tuple(rank) if isinstance(rank, Sequence) else rank,
+        activation=activation_function(activation),
         key=key,
     )
 
@@ -863,6 +867,7 @@ def build_fno_ar(
     precision: str | None = None,
     factorization: str | None = None,
     rank: float | Sequence[int] = 0.1,
+    activation: str = "gelu_tanh",
 ):
     """An autoregressive FNO: one step maps ``u(t)`` to ``u(t + Delta)``, applied to its
     own output for every output frame (the recurrent FNO with the channels as frames)."""
@@ -877,6 +882,7 @@ def build_fno_ar(
         precision=precision,
         factorization=factorization,
         rank=rank,
+        activation=activation,
     )
 
 
@@ -892,9 +898,11 @@ def build_fno3d(
     precision: str | None = None,
     factorization: str | None = None,
     rank: float | Sequence[int] = 0.1,
+    activation: str = "gelu_tanh",
 ):
     """The space-time FNO-3D of the FNO paper's Navier–Stokes experiments (frames only);
-    ``precision``, ``factorization`` and ``rank`` as for :func:`build_fno`."""
+    ``precision``, ``factorization``, ``rank`` and ``activation`` as for
+    :func:`build_fno`."""
     if spec.frames is None:
         raise ValueError("model 'fno3d' maps input frames to output frames; the task has no frames")
     return SpaceTimeFNO(
@@ -907,5 +915,6 @@ def build_fno3d(
         precision=precision,
         factorization=factorization,
         rank=tuple(rank) if isinstance(rank, Sequence) else rank,
+        activation=activation_function(activation),
         key=key,
     )

@@ -49,7 +49,7 @@ from sciml.models.conv import (
     check_sample_shape,
     coarse_shape,
 )
-from sciml.models.spec import ModelSpec, check_count, domain_padding
+from sciml.models.spec import ModelSpec, activation_function, check_count, domain_padding
 
 __all__ = [
     "MgNO",
@@ -406,8 +406,11 @@ def build_mgno(
     n_layers: int = 4,
     smoothing: Sequence[Sequence[int]] = PAPER_SMOOTHING,
     padding: str | None = None,
+    activation: str = "gelu_tanh",
 ):
-    """MgNO (He, Liu, Xu, ICLR 2024); padding follows the domain unless given."""
+    """MgNO (He, Liu, Xu, ICLR 2024); padding follows the domain unless given;
+    ``activation`` names one of :data:`sciml.models.spec.ACTIVATIONS` (the official
+    code's is the exact ``"gelu"``)."""
     return MgNO(
         spec.in_channels,
         spec.out_channels,
@@ -416,5 +419,6 @@ def build_mgno(
         n_layers=n_layers,
         smoothing=smoothing,
         padding=domain_padding(padding, spec),
+        activation=activation_function(activation),
         key=key,
     )

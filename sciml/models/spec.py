@@ -11,11 +11,56 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from sciml.spectral import each_axis
 
-__all__ = ["ModelSpec", "check_count", "domain_padding", "modes_per_axis"]
+__all__ = [
+    "ACTIVATIONS",
+    "ModelSpec",
+    "activation_function",
+    "check_count",
+    "domain_padding",
+    "gelu",
+    "gelu_tanh",
+    "modes_per_axis",
+]
+
+
+def gelu(x):
+    """The exact GELU, ``x Phi(x)`` with the normal CDF through ``erf`` (PyTorch's
+    ``F.gelu``; the FNO and MgNO reference codes use it)."""
+    return jax.nn.gelu(x, approximate=False)
+
+
+def gelu_tanh(x):
+    """GELU's tanh approximation (``jax.nn.gelu``'s default; within 4e-4 of
+    :func:`gelu`)."""
+    return jax.nn.gelu(x, approximate=True)
+
+
+#: The activations a builder's ``activation`` names (module-level functions, so a model
+#: built twice from one config compares and hashes equal).
+ACTIVATIONS = {
+    "gelu": gelu,
+    "gelu_tanh": gelu_tanh,
+    "relu": jax.nn.relu,
+    "silu": jax.nn.silu,
+    "tanh": jnp.tanh,
+}
+
+
+def activation_function(name: str):
+    """The activation called ``name`` in :data:`ACTIVATIONS`.
+
+    Raises:
+        ValueError: an unknown name, listing the known ones.
+    """
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+    return ACTIVATIONS[name]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -252,3 +252,40 @@ def test_prolongation_kernel_must_be_an_integer_of_at_least_2(value):
     expected = f"MgNO expects prolongation_kernel to be an integer >= 2, got {value!r}"
     with pytest.raises(ValueError, match=re.escape(expected)):
         MgNO(1, 1, (16,), channels=2, prolongation_kernel=value, smoothing=((1, 0),) * 2, key=KEY)
+
+
+@pytest.mark.parametrize(
+    "task, model_name",
+    [("darcy", "mgno"), ("darcy", "fno"), ("burgers", "fno"), ("navier-stokes", "fno3d")],
+)
+def test_paper_presets_use_the_reference_codes_exact_gelu(task, model_name):
+    import math
+
+    from sciml.experiments import build_model, get_experiment
+    from sciml.models.spec import ModelSpec
+
+    experiment = get_experiment(task, model_name, "paper")
+    d = 1 if task == "burgers" else 2
+    frames = (2, 3) if model_name == "fno3d" else None
+    n = 43 if model_name == "mgno" else 16
+    spec = ModelSpec(*(frames or (1, 1)), (n,) * d, task != "darcy", frames)
+    model = build_model(model_name, spec, experiment.model_config, key=KEY)
+    act = (
+        model.layers[0].activation
+        if model_name == "mgno"
+        else (model.network if model_name == "fno3d" else model).activation
+    )
+    x = np.linspace(-3.0, 3.0, 13)
+    exact = x * 0.5 * (1.0 + np.array([math.erf(v / math.sqrt(2.0)) for v in x]))
+    np.testing.assert_allclose(np.asarray(act(jnp.asarray(x))), exact, rtol=0, atol=1e-14)
+    # the tanh form differs by up to ~5e-4: the check above would catch it
+    assert np.max(np.abs(np.asarray(jax.nn.gelu(jnp.asarray(x))) - exact)) > 1e-5
+
+
+def test_an_unknown_activation_is_named():
+    from sciml.experiments import build_model
+    from sciml.models.spec import ModelSpec
+
+    spec = ModelSpec(1, 1, (16, 16), False)
+    with pytest.raises(ValueError, match=r"activation must be one of \['gelu', 'gelu_tanh'"):
+        build_model("mgno", spec, {"activation": "swish"}, key=KEY)
