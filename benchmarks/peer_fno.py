@@ -670,6 +670,7 @@ def aggregate(runs: list[dict]) -> dict:
         "warmup_s": [run["warmup_s"] for run in runs],
         "final_loss": [run["final_loss"] for run in runs],
         "xla_buffers": runs[0].get("xla_buffers"),
+        "epoch_compilations": [run.get("epoch_compilations") for run in runs],
         "latency_ms": latency,
         "memory": {
             "kind": runs[0]["memory"]["kind"],
