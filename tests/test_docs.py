@@ -24,9 +24,11 @@ PAGES = {
         "sciml.fields.periodic_grf",
         "sciml.fields.neumann_grf",
         "sciml.spectral",
+        "sciml.splines.spline_to_nodes",
     ],
     "api/solvers/index.html": [
         "sciml.solvers.darcy.solve_darcy",
+        "sciml.solvers.darcy.solve_darcy_fno_matlab",
         "sciml.solvers.burgers.solve_burgers",
         "sciml.solvers.navier_stokes.solve_navier_stokes",
         "sciml.solvers.gradient_flow.SAV",

@@ -12,6 +12,12 @@ Differential Equations", ICLR 2021). At an interior node
 and ``A`` restricted to the ``(s - 2)^2`` interior unknowns is symmetric positive definite.
 The scheme is second-order accurate for smooth ``a`` and ``u``.
 
+Conventions. ``solve_darcy`` takes the coefficient at the nodes, where the solution
+lives. The FNO data generator instead takes its coefficient at cell centres, splines it
+to the nodes, solves this scheme and splines the solution back: ``solve_darcy_fno_matlab``.
+Its nodal coefficient can be negative, mostly on the boundary, which ``solve_darcy``
+accepts with ``require_positive=False`` as long as CG finds the operator positive definite.
+
 Linear solve. Preconditioned conjugate gradients (Hestenes & Stiefel 1952) with a
 fast-Poisson preconditioner (Concus & Golub 1973): ``M = c L_h``, the constant-coefficient
 5-point Dirichlet Laplacian scaled by ``c = sqrt(min a * max a)``, inverted exactly with
@@ -49,7 +55,15 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
-__all__ = ["darcy_operator", "darcy_residual", "solve_darcy", "solve_darcy_with_info"]
+from sciml.splines import spline_to_centres, spline_to_nodes
+
+__all__ = [
+    "darcy_operator",
+    "darcy_residual",
+    "solve_darcy",
+    "solve_darcy_fno_matlab",
+    "solve_darcy_with_info",
+]
 
 # ----------------------------------------------------------------------------- validation
 
@@ -85,8 +99,10 @@ def _is_concrete(x) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
-def _check_coefficient_values(name: str, a: Array) -> Array:
+def _check_coefficient_values(name: str, a: Array, require_positive: bool = True) -> Array:
     """Raise eagerly on a concrete bad coefficient; under tracing, fail at run time."""
+    if not require_positive:
+        return _check_finite_coefficient(name, a)
     if _is_concrete(a):
         values = np.asarray(a)
         n_nan = int(np.isnan(values).sum())
@@ -108,6 +124,19 @@ def _check_coefficient_values(name: str, a: Array) -> Array:
     bad = jnp.any(~jnp.isfinite(a)) | jnp.any(a <= 0)
     return eqx.error_if(
         a, bad, f"{name} expects a positive, finite coefficient a; got a NaN, inf or value <= 0"
+    )
+
+
+def _check_finite_coefficient(name: str, a: Array) -> Array:
+    if _is_concrete(a):
+        n_bad = int((~np.isfinite(np.asarray(a))).sum())
+        if n_bad:
+            raise ValueError(
+                f"{name} expects a finite coefficient a; got {n_bad} NaN or infinite values"
+            )
+        return a
+    return eqx.error_if(
+        a, jnp.any(~jnp.isfinite(a)), f"{name} expects a finite coefficient a; got NaN or inf"
     )
 
 
@@ -250,11 +279,20 @@ def _laplacian_eigenvalues(s: int, dtype) -> Float[Array, "n n"]:
     return jnp.asarray(one_d[:, None] + one_d[None, :], dtype)
 
 
-def _fast_poisson_inverse(a: Float[Array, "s s"]):
-    """``r -> (c L_h)^{-1} r`` with ``c = sqrt(min a * max a)``, exact through DST-I."""
+def _fast_poisson_inverse(a: Float[Array, "s s"], require_positive: bool = True):
+    """``r -> (c L_h)^{-1} r`` with ``c = sqrt(min a * max a)``, exact through DST-I.
+
+    Without ``require_positive`` (a coefficient that may be <= 0 somewhere) ``c = max |a|``
+    instead: the iterates of preconditioned CG do not depend on the scale of the
+    preconditioner, only the spectral bound of the module docstring does.
+    """
     s = a.shape[0]
     n = s - 2
-    c = jnp.sqrt(jnp.min(a) * jnp.max(a))
+    if require_positive:
+        c = jnp.sqrt(jnp.min(a) * jnp.max(a))
+    else:
+        largest = jnp.max(jnp.abs(a))
+        c = jnp.where(largest > 0, largest, jnp.ones_like(largest))
     # Two unnormalised DSTs multiply by ((n + 1) / 2)^2; fold that into the eigenvalues.
     scaled_inverse = (2.0 / (n + 1)) ** 2 / (c * _laplacian_eigenvalues(s, a.dtype))
 
@@ -280,59 +318,78 @@ def _default_maxiter(a: Float[Array, "s s"], rtol: float) -> Int[Array, ""]:
 
 
 def _pcg(
-    a: Float[Array, "s s"], b: Float[Array, "n n"], rtol: float, maxiter: int | Array | None
+    a: Float[Array, "s s"],
+    b: Float[Array, "n n"],
+    rtol: float,
+    maxiter: int | Array | None,
+    require_positive: bool = True,
 ) -> tuple[Float[Array, "n n"], Int[Array, ""]]:
     """Preconditioned CG for ``A x = b`` on the interior unknowns, from ``x = 0``.
 
     Stops when ``||b - A x|| <= rtol ||b||`` (the recursively updated residual) or after
     ``maxiter`` iterations (``None``: see ``_default_maxiter``). Returns ``(x, iterations)``.
+
+    Without ``require_positive`` nothing guarantees that ``A`` is positive definite: the
+    default cap is then ``(s - 2)^2``, the number of unknowns (CG's bound in exact
+    arithmetic), and a search direction with ``p . A p <= 0`` stops the iteration and
+    returns NaN, since CG cannot go on there.
     """
+    check_curvature = not require_positive
     if maxiter is None:
-        maxiter = _default_maxiter(a, rtol)
+        maxiter = _default_maxiter(a, rtol) if require_positive else (a.shape[0] - 2) ** 2
     a_x, a_y = _face_coefficients(a)
-    precondition = _fast_poisson_inverse(a)
+    precondition = _fast_poisson_inverse(a, require_positive)
     tolerance = rtol * jnp.linalg.norm(b)
 
     r = b
     z = precondition(r)
     rz = jnp.vdot(r, z)
-    initial = (jnp.zeros_like(b), r, z, rz, jnp.linalg.norm(r), jnp.asarray(0, jnp.int32))
+    broken = jnp.asarray(False)
+    initial = (jnp.zeros_like(b), r, z, rz, jnp.linalg.norm(r), jnp.asarray(0, jnp.int32), broken)
 
     def not_converged(state):
-        *_, residual_norm, iterations = state
-        return (residual_norm > tolerance) & (iterations < maxiter)
+        *_, residual_norm, iterations, broken = state
+        going = (residual_norm > tolerance) & (iterations < maxiter)
+        return going & ~broken if check_curvature else going
 
     def step(state):
-        x, r, p, rz, _, iterations = state
+        x, r, p, rz, _, iterations, broken = state
         q = _interior_operator(a_x, a_y, p)
-        alpha = rz / jnp.vdot(p, q)
+        curvature = jnp.vdot(p, q)
+        if check_curvature:
+            broken = curvature <= 0
+        alpha = rz / curvature
         x = x + alpha * p
         r = r - alpha * q
         z = precondition(r)
         rz_next = jnp.vdot(r, z)
         p = z + (rz_next / rz) * p
-        return x, r, p, rz_next, jnp.linalg.norm(r), iterations + 1
+        return x, r, p, rz_next, jnp.linalg.norm(r), iterations + 1, broken
 
-    x, *_, iterations = jax.lax.while_loop(not_converged, step, initial)
+    x, *_, iterations, broken = jax.lax.while_loop(not_converged, step, initial)
+    if check_curvature:
+        x = jnp.where(broken, jnp.full_like(x, jnp.nan), x)
     return x, iterations
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _solve(a: Array, f: Array, rtol: float, maxiter: int) -> tuple[Array, Array]:
-    x, iterations = _pcg(a, f[1:-1, 1:-1], rtol, maxiter)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _solve(
+    a: Array, f: Array, rtol: float, maxiter: int, require_positive: bool
+) -> tuple[Array, Array]:
+    x, iterations = _pcg(a, f[1:-1, 1:-1], rtol, maxiter, require_positive)
     return jnp.pad(x, 1), iterations
 
 
-def _solve_forward(a, f, rtol, maxiter):
-    u, iterations = _solve(a, f, rtol, maxiter)
+def _solve_forward(a, f, rtol, maxiter, require_positive):
+    u, iterations = _solve(a, f, rtol, maxiter, require_positive)
     return (u, iterations), (a, u)
 
 
-def _solve_backward(rtol, maxiter, residuals, cotangents):
+def _solve_backward(rtol, maxiter, require_positive, residuals, cotangents):
     a, u = residuals
     u_bar, _ = cotangents
     # A is symmetric, so the adjoint solve is the same solve.
-    adjoint, _ = _pcg(a, u_bar[1:-1, 1:-1], rtol, maxiter)
+    adjoint, _ = _pcg(a, u_bar[1:-1, 1:-1], rtol, maxiter, require_positive)
     adjoint = jnp.pad(adjoint, 1)
     _, operator_vjp = jax.vjp(lambda coefficient: darcy_operator(coefficient, u), a)
     (a_bar,) = operator_vjp(adjoint)
@@ -343,7 +400,7 @@ _solve.defvjp(_solve_forward, _solve_backward)
 
 # Compiled once per shape, dtype and options, so that eager calls do not re-trace the loop;
 # inside an outer jit it is inlined.
-_solve_compiled = jax.jit(_solve, static_argnums=(2, 3))
+_solve_compiled = jax.jit(_solve, static_argnums=(2, 3, 4))
 
 
 @jax.jit
@@ -356,16 +413,32 @@ def _relative_residual(a: Array, f: Array, u: Array) -> Array:
 # ------------------------------------------------------------------------- public solvers
 
 
-def _prepare(name: str, a, f, rtol, maxiter):
+def _prepare(name: str, a, f, rtol, maxiter, require_positive):
     s = _check_coefficient_shape(name, a)
     _check_field_shape(name, "f", f, s, allow_scalar=True)
     _check_solver_options(name, rtol, maxiter)
+    if not isinstance(require_positive, bool):
+        raise ValueError(
+            f"{name} expects require_positive to be True or False; got {require_positive!r}"
+        )
     maxiter = None if maxiter is None else int(maxiter)
     dtype = _float_dtype(a, f)
     _check_dtype(name, dtype)
-    a = _check_coefficient_values(name, jnp.asarray(a, dtype))
+    a = _check_coefficient_values(name, jnp.asarray(a, dtype), require_positive)
     f = _check_source_values(name, jnp.asarray(f, dtype))
     return a, jnp.broadcast_to(f, (s, s)), maxiter
+
+
+def _check_definite(name: str, u: Array, require_positive: bool) -> Array:
+    """Without ``require_positive`` a NaN solution is CG's breakdown (``p . A p <= 0``)."""
+    if require_positive:
+        return u
+    return eqx.error_if(
+        u,
+        jnp.any(jnp.isnan(u)),
+        f"{name}: the operator of this coefficient is not positive definite (CG met a "
+        "direction with p . A p <= 0), so conjugate gradients cannot solve it",
+    )
 
 
 def solve_darcy_with_info(
@@ -374,6 +447,7 @@ def solve_darcy_with_info(
     *,
     rtol: float = 1e-6,
     maxiter: int | None = None,
+    require_positive: bool = True,
 ) -> tuple[Float[Array, "s s"], Int[Array, ""], Float[Array, ""]]:
     """Solve the Darcy problem and report how the linear solve went.
 
@@ -386,11 +460,20 @@ def solve_darcy_with_info(
     though ``u`` then matches a float64 solution to about ``3e-7`` relative. CG stops on
     the recursively updated residual, which keeps decreasing.
 
+    Args:
+        a: ``(s, s)`` nodal coefficient, as for ``solve_darcy``.
+        f: ``(s, s)`` source, or a scalar for a constant source.
+        rtol: the relative residual at which CG stops (static).
+        maxiter: iteration cap (static), as for ``solve_darcy``.
+        require_positive: refuse a coefficient <= 0 somewhere, as for ``solve_darcy``.
+
     Returns:
         ``(u, iterations, relative_residual)``: ``(s, s)``, an int32 scalar, a scalar.
     """
-    a, f, maxiter = _prepare("solve_darcy_with_info", a, f, rtol, maxiter)
-    u, iterations = _solve_compiled(a, f, float(rtol), maxiter)
+    name = "solve_darcy_with_info"
+    a, f, maxiter = _prepare(name, a, f, rtol, maxiter, require_positive)
+    u, iterations = _solve_compiled(a, f, float(rtol), maxiter, require_positive)
+    u = _check_definite(name, u, require_positive)
     return u, iterations, _relative_residual(a, f, u)
 
 
@@ -400,6 +483,7 @@ def solve_darcy(
     *,
     rtol: float = 1e-6,
     maxiter: int | None = None,
+    require_positive: bool = True,
 ) -> Float[Array, "s s"]:
     """Solve ``-div(a grad u) = f`` on the unit square with ``u = 0`` on the boundary.
 
@@ -409,11 +493,13 @@ def solve_darcy(
     respect to ``a`` and ``f`` by the adjoint rule (one extra solve per backward pass;
     reverse mode only); jit- and vmap-compatible. One sample; batch with ``jax.vmap``.
 
-    A NaN, infinite or non-positive coefficient raises ``ValueError`` when ``a`` is
-    concrete, and fails at run time under ``jit``. The dtype follows the inputs.
+    A NaN, infinite or (unless ``require_positive=False``) non-positive coefficient
+    raises ``ValueError`` when ``a`` is concrete, and fails at run time under ``jit``.
+    The dtype follows the inputs.
 
     Args:
-        a: ``(s, s)`` positive nodal coefficient, ``s >= 3``.
+        a: ``(s, s)`` positive nodal coefficient, ``s >= 3``; with
+            ``require_positive=False`` it may be <= 0 at some nodes.
         f: ``(s, s)`` source, or a scalar for a constant source. Boundary values are
             ignored.
         rtol: stop when ``||f - A u|| <= rtol ||f||`` over the interior nodes (static).
@@ -421,11 +507,79 @@ def solve_darcy(
             ``kappa = max a / min a`` to ``sqrt(kappa) log(2 / rtol) + 20``, twice the
             classical CG bound (46 at 12:4 and ``rtol = 1e-6``; 479 at contrast 1e3).
             Hitting the cap returns the current iterate; ``solve_darcy_with_info``
-            reports the iterations and the residual.
+            reports the iterations and the residual. With ``require_positive=False``
+            ``None`` means ``(s - 2)^2``, the number of unknowns.
+        require_positive: ``True`` (default) refuses a coefficient <= 0 anywhere, which
+            makes the operator positive definite. ``False`` accepts any finite ``a``, as
+            the spline-interpolated coefficient of ``solve_darcy_fno_matlab`` needs (it
+            can be negative, mostly on the boundary). The operator is then positive definite
+            only if the face averages make it so, which is not checked in advance: CG
+            is run as usual and a search direction with ``p . A p <= 0`` (proof that the
+            operator is not positive definite) raises, at run time under ``jit``.
 
     Returns:
         ``u: (s, s)`` with zero boundary rows and columns.
     """
-    a, f, maxiter = _prepare("solve_darcy", a, f, rtol, maxiter)
-    u, _ = _solve_compiled(a, f, float(rtol), maxiter)
-    return u
+    a, f, maxiter = _prepare("solve_darcy", a, f, rtol, maxiter, require_positive)
+    u, _ = _solve_compiled(a, f, float(rtol), maxiter, require_positive)
+    return _check_definite("solve_darcy", u, require_positive)
+
+
+def solve_darcy_fno_matlab(
+    a: Float[ArrayLike, "s s"],
+    f: Float[ArrayLike, "s s"] | float,
+    *,
+    rtol: float = 1e-6,
+    maxiter: int | None = None,
+) -> Float[Array, "s s"]:
+    """The Darcy solution as the FNO data generator makes it: cell-centred in and out.
+
+    The pipeline of ``solve_gwf.m`` in the data-generation scripts of Li et al.,
+    "Fourier Neural Operator for Parametric Partial Differential Equations", ICLR 2021
+    (``data_generation/darcy``, called by ``demo.m`` on the thresholded field):
+
+    1. ``a`` holds values at the ``s x s`` cell centres ``((i + 1/2) / s, (j + 1/2) / s)``
+       of the unit square; MATLAB's ``interp2(..., 'spline')`` (a tensor-product
+       not-a-knot cubic spline that extrapolates) takes it to the ``s x s`` nodes
+       ``(i / (s - 1), j / (s - 1))`` (`sciml.splines.spline_to_nodes`). A two-valued
+       ``a`` is not two-valued at the nodes; at the boundary nodes, half a cell outside
+       the outermost centres, the spline extrapolates and can turn negative (rarely an
+       interior node does too). Nothing is clipped, as in the original.
+    2. The 5-point scheme with arithmetic face averages ``(a_ij + a_{i+1,j}) / 2`` and
+       the factor ``(s - 1)^2``, zero Dirichlet values, as assembled there, is this
+       module's operator; it is solved by ``solve_darcy(..., require_positive=False)``
+       (``solve_gwf.m`` uses a sparse direct solve; CG agrees with it to ``rtol``).
+    3. The nodal solution is splined back to the cell centres.
+
+    Orientation: ``solve_gwf.m`` reshapes the solution vector with ``vec2mat``, which
+    fills a matrix row by row, from unknowns numbered column by column, i.e. it
+    transposes the solution; the final ``'`` transposes it back. The returned ``u`` is
+    therefore aligned with ``a`` (``u[i, j]`` and ``a[i, j]`` at the same centre).
+
+    The source is splined like the coefficient; a scalar ``f`` is used as the constant it
+    stays (the spline reproduces constants exactly, up to round-off in MATLAB).
+
+    Args:
+        a: ``(s, s)`` coefficient at the cell centres, ``s >= 4`` (the not-a-knot spline
+            needs four points).
+        f: ``(s, s)`` source at the cell centres, or a scalar for a constant source.
+        rtol: stop CG at this relative residual (static).
+        maxiter: CG's iteration cap (static); ``None``: ``(s - 2)^2``.
+
+    Returns:
+        ``u: (s, s)`` at the cell centres, not zero on the outermost ones.
+    """
+    name = "solve_darcy_fno_matlab"
+    s = _check_coefficient_shape(name, a)
+    if s < 4:
+        raise ValueError(
+            f"{name} expects at least 4 x 4 cells (the not-a-knot spline needs four "
+            f"points per axis); got shape {np.shape(a)}"
+        )
+    _check_field_shape(name, "f", f, s, allow_scalar=True)
+    dtype = _float_dtype(a, f)
+    _check_dtype(name, dtype)
+    a_nodes = spline_to_nodes(jnp.asarray(a, dtype))
+    f_nodes = jnp.asarray(f, dtype) if np.ndim(f) == 0 else spline_to_nodes(jnp.asarray(f, dtype))
+    u_nodes = solve_darcy(a_nodes, f_nodes, rtol=rtol, maxiter=maxiter, require_positive=False)
+    return spline_to_centres(u_nodes)
