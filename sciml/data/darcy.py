@@ -4,8 +4,14 @@ Li, Kovachki, Azizzadenesheli, Liu, Bhattacharya, Stuart, Anandkumar, "Fourier
 Neural Operator for Parametric Partial Differential Equations", ICLR 2021, §5.2:
 -div(a grad u) = 1 on the unit square with u = 0 on the boundary, where
 a = 12 where a Neumann Gaussian random field (alpha = 2, tau = 3) is >= 0 and
-a = 4 elsewhere. Solutions are computed on 421 x 421 nodes and every r-th node is
+a = 4 elsewhere. Solutions are computed on 421 x 421 points and every r-th point is
 kept: r = 5 gives 85 x 85, r = 3 gives 141, r = 2 gives 211.
+
+Two conventions turn the thresholded field into data (``DarcyConfig.convention``):
+``"nodal"`` takes it as the coefficient at the solver's nodes; ``"fno-matlab"`` takes it,
+as the paper's data-generation scripts (``demo.m`` and ``solve_gwf.m``) do, as values at
+cell centres, splines it to the nodes, solves there and splines the solution back to the
+centres (`sciml.solvers.darcy.solve_darcy_fno_matlab`).
 """
 
 from __future__ import annotations
@@ -21,7 +27,10 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from sciml.data.batched import batch_rate, solve_in_batches, train_test_splits
 from sciml.data.dataset import OperatorDataset, config_to_dict
 from sciml.fields import neumann_grf
-from sciml.solvers.darcy import solve_darcy
+from sciml.solvers.darcy import solve_darcy, solve_darcy_fno_matlab
+
+#: The values of ``DarcyConfig.convention``.
+CONVENTIONS = ("nodal", "fno-matlab")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,9 +38,10 @@ class DarcyConfig:
     """Generation config of a Darcy data set; serialises to JSON.
 
     Attributes:
-        fine_resolution: nodes per side of the grid the solver runs on (421 in the paper).
-        subsample: keep every ``subsample``-th node; the stored grid has
-            ``(fine_resolution - 1) // subsample + 1`` nodes per side.
+        fine_resolution: nodes per side of the grid the solver runs on (421 in the paper);
+            under ``"fno-matlab"`` also the cells per side of the thresholded field.
+        subsample: keep every ``subsample``-th node (cell centre under ``"fno-matlab"``);
+            the stored grid has ``(fine_resolution - 1) // subsample + 1`` per side.
         n_train, n_test: split sizes (1000 / 100 in the paper).
         alpha, tau: the Gaussian random field's smoothness and length scale.
         a_high, a_low: coefficient where the field is >= 0, and elsewhere.
@@ -39,6 +49,28 @@ class DarcyConfig:
         rtol: the solver's relative residual tolerance.
         seed: the random seed; sample i always uses ``fold_in(key(seed), i)``, so a
             sample does not depend on the batch it was generated in.
+        convention: how the thresholded field becomes a data pair, one of
+            :data:`CONVENTIONS`. ``"nodal"`` (default): the field is the coefficient at
+            the ``s x s`` nodes of the solver, and the stored pair is its nodal values
+            and the nodal solution, both on ``linspace(0, 1, s)``. ``"fno-matlab"``: the
+            pipeline of the paper's ``solve_gwf.m`` (see
+            `sciml.solvers.darcy.solve_darcy_fno_matlab`): the field holds values at the
+            ``s x s`` cell centres ``(i + 1/2) / s``, is splined (not-a-knot, extrapolating)
+            to the nodes, solved there and the solution splined back to the centres; the
+            stored pair is the thresholded field (as the published files store ``coeff``)
+            and the cell-centred solution (their ``sol``), with the cell centres as
+            coordinates. Subsampling keeps every ``subsample``-th centre after the
+            pipeline, as ``[::5]`` of the published 421 data gives their 85 x 85.
+            The two conventions' solutions differ by 2.5e-2 relative L2 on sample 0 (seed 0) at
+            a direct 85 x 85 solve and by 5.2e-3 at the paper's 421 solve kept every 5th
+            point (samples 1-5: 2.2e-2 to 2.6e-2 and 4.4e-3 to 5.2e-3; float64,
+            ``benchmarks/darcy_conventions.py``). The spline makes some nodal
+            coefficients <= 0 in most samples (91 of the first 100 at 85, 87 at 421;
+            406 and 447 nodes in all, all but 6 and 2 of them on the boundary) and some
+            face averages <= 0 in fewer (18 and 30 of 100). The original solves with
+            them as they are, and so does this convention: nothing is clipped, and the
+            solve raises if CG finds the operator not positive definite (it did not on
+            the samples measured).
     """
 
     fine_resolution: int = 421
@@ -52,8 +84,19 @@ class DarcyConfig:
     source: float = 1.0
     rtol: float = 1e-6
     seed: int = 0
+    convention: str = "nodal"
 
     def __post_init__(self):
+        if self.convention not in CONVENTIONS:
+            raise ValueError(
+                f"DarcyConfig expects convention to be one of {', '.join(map(repr, CONVENTIONS))}; "
+                f"got {self.convention!r}"
+            )
+        if self.convention == "fno-matlab" and self.fine_resolution < 4:
+            raise ValueError(
+                "DarcyConfig expects fine_resolution >= 4 with convention 'fno-matlab' (the "
+                f"not-a-knot spline needs four points); got {self.fine_resolution}"
+            )
         if self.fine_resolution < 3 or self.subsample < 1:
             raise ValueError(
                 "DarcyConfig expects fine_resolution >= 3 and subsample >= 1, got "
@@ -78,15 +121,31 @@ class DarcyConfig:
 
     @property
     def resolution(self) -> int:
-        """Nodes per side of the stored grid."""
+        """Points per side of the stored grid."""
         return (self.fine_resolution - 1) // self.subsample + 1
 
+    @property
+    def coords(self) -> tuple[np.ndarray, np.ndarray]:
+        """The stored grid's coordinates on each axis: the kept nodes, or cell centres."""
+        if self.convention == "nodal":
+            axis = np.linspace(0.0, 1.0, self.resolution)
+        else:
+            axis = (self.subsample * np.arange(self.resolution) + 0.5) / self.fine_resolution
+        return axis, axis.copy()
+
     def to_dict(self) -> dict[str, Any]:
-        return config_to_dict(self)
+        """The JSON config; ``convention`` is left out when it is ``"nodal"``, so that a
+        nodal config has the dict (and the cache entry and run folder) it had before the
+        option existed, while any other convention changes the hash."""
+        table = config_to_dict(self)
+        if table["convention"] == "nodal":
+            del table["convention"]
+        return table
 
 
 def darcy_coefficient(key: PRNGKeyArray, config: DarcyConfig) -> Float[Array, "s s"]:
-    """One thresholded coefficient ``a: (s, s)`` on the fine grid."""
+    """One thresholded field ``a: (s, s)`` on the fine grid: nodal values, or cell-centred
+    ones under the ``"fno-matlab"`` convention."""
     field = neumann_grf(key, 1, config.fine_resolution, alpha=config.alpha, tau=config.tau)[0]
     return jnp.where(field >= 0, config.a_high, config.a_low).astype(jnp.float32)
 
@@ -96,7 +155,10 @@ def _make_batch_solver(config: DarcyConfig):
 
     def one(key):
         a = darcy_coefficient(key, config)
-        u = solve_darcy(a, config.source, rtol=config.rtol)
+        if config.convention == "fno-matlab":
+            u = solve_darcy_fno_matlab(a, config.source, rtol=config.rtol)
+        else:
+            u = solve_darcy(a, config.source, rtol=config.rtol)
         return a[::r, ::r], u[::r, ::r]
 
     return jax.jit(jax.vmap(one))
@@ -122,9 +184,9 @@ def generate_darcy(
         batch_size=batch_size,
         progress=progress,
     )
-    s = config.resolution
-    coords = (np.linspace(0.0, 1.0, s), np.linspace(0.0, 1.0, s))
-    return train_test_splits(a[:, None], u[:, None], config.n_train, coords, config.to_dict())
+    return train_test_splits(
+        a[:, None], u[:, None], config.n_train, config.coords, config.to_dict()
+    )
 
 
 def generate_darcy_test(
@@ -144,9 +206,7 @@ def generate_darcy_test(
         progress=progress,
         start=config.n_train,
     )
-    s = config.resolution
-    coords = (np.linspace(0.0, 1.0, s), np.linspace(0.0, 1.0, s))
-    return OperatorDataset(a[:, None], u[:, None], coords, config.to_dict())
+    return OperatorDataset(a[:, None], u[:, None], config.coords, config.to_dict())
 
 
 def generation_rate(config: DarcyConfig, *, batch_size: int = 32, repeats: int = 1) -> dict:

@@ -2,12 +2,16 @@
 
 import dataclasses
 
+import jax
 import numpy as np
 import pytest
+import tomllib
 
-from sciml.data.cache import load_or_generate
-from sciml.data.darcy import DarcyConfig, generate_darcy
-from sciml.solvers.darcy import darcy_residual
+from sciml.data.cache import cache_path, load_or_generate
+from sciml.data.darcy import DarcyConfig, darcy_coefficient, generate_darcy
+from sciml.experiments import get_experiment
+from sciml.experiments.config import Experiment, typed_config
+from sciml.solvers.darcy import darcy_residual, solve_darcy_fno_matlab
 
 SMALL = DarcyConfig(fine_resolution=33, subsample=4, n_train=5, n_test=3, rtol=1e-5)
 
@@ -69,3 +73,49 @@ def test_cache_round_trip_with_the_real_generator(tmp_path, small_splits):
     )
     assert not cached and cached_again
     np.testing.assert_array_equal(again["test"].outputs, small_splits["test"].outputs)
+
+
+# ------------------------------------------------------------- the fno-matlab convention
+
+
+def test_an_unknown_convention_is_refused_naming_the_allowed_ones():
+    with pytest.raises(ValueError, match="one of 'nodal', 'fno-matlab'; got 'matlab'"):
+        DarcyConfig(convention="matlab")
+    with pytest.raises(ValueError, match="fine_resolution >= 4 with convention 'fno-matlab'"):
+        DarcyConfig(fine_resolution=3, subsample=1, convention="fno-matlab")
+
+
+def test_fno_matlab_data_are_the_thresholded_field_and_the_centred_solution():
+    config = DarcyConfig(
+        fine_resolution=17, subsample=2, n_train=2, n_test=1, convention="fno-matlab"
+    )
+    splits = generate_darcy(config, batch_size=3)
+    fine = dataclasses.replace(config, subsample=1)
+    centres = (2 * np.arange(9) + 0.5) / 17
+    for name, first in (("train", 0), ("test", 2)):
+        split = splits[name]
+        np.testing.assert_allclose(split.coords[0], centres)
+        np.testing.assert_allclose(split.coords[1], centres)
+        key = jax.random.fold_in(jax.random.key(config.seed), first)
+        a = darcy_coefficient(key, fine)
+        np.testing.assert_array_equal(split.inputs[0, 0], np.asarray(a)[::2, ::2])
+        u = np.asarray(solve_darcy_fno_matlab(a, 1.0, rtol=config.rtol))[::2, ::2]
+        np.testing.assert_allclose(split.outputs[0, 0], u, rtol=0, atol=1e-6 * np.abs(u).max())
+        assert np.all(split.outputs[0, 0, 0, :] != 0)  # the outermost centres are inside
+    assert set(np.unique(splits["train"].inputs)) <= {4.0, 12.0}
+
+
+def test_the_cache_key_holds_the_convention_and_the_paper_preset_selects_fno_matlab():
+    nodal = SMALL.to_dict()
+    assert "convention" not in nodal  # as before the option: old nodal caches stay valid
+    matlab = dataclasses.replace(SMALL, convention="fno-matlab").to_dict()
+    assert matlab == {**nodal, "convention": "fno-matlab"}
+    assert cache_path("darcy", nodal) != cache_path("darcy", matlab)
+    assert typed_config(DarcyConfig, matlab, "data").convention == "fno-matlab"
+    assert typed_config(DarcyConfig, nodal, "data") == SMALL
+
+    for model in ("fno", "deeponet"):
+        assert get_experiment("darcy", model, "paper").data.convention == "fno-matlab"
+        assert get_experiment("darcy", model, "quick").data.convention == "nodal"
+    paper = get_experiment("darcy", "fno", "paper")
+    assert Experiment.from_dict(tomllib.loads(paper.to_toml())) == paper
