@@ -388,9 +388,8 @@ def burgers_problem(config: BurgersInversion, nu: float, noise: float, seed: int
     observations, sigma = noisy(
         u_final[sensors[:, 0]], noise, np.random.default_rng([seed, round(1e6 * noise)])
     )
-    parameterisation = PeriodicField(
-        (config.resolution,), alpha=data.alpha, tau=data.tau, sigma=data.sigma
-    )
+    alpha, tau, amplitude = data.law_parameters
+    parameterisation = PeriodicField((config.resolution,), alpha=alpha, tau=tau, sigma=amplitude)
     forward = BurgersSolver(nu=nu, t_final=config.t_final, dt=config.dt)
     posterior = Posterior(
         parameterisation, forward, sensors, observations, sigma, (config.resolution,)
