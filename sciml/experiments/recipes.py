@@ -44,6 +44,8 @@ class Stage:
         out: the run folder (a recipe may write figures there).
         resume: whether the run resumes from ``out/checkpoint``.
         progress: show progress bars.
+        callbacks: passed to every :meth:`fit` (``cb(epoch, history)`` after each epoch
+            and its checkpoint; an exception raised by one stops the run there).
     """
 
     experiment: Any
@@ -53,6 +55,7 @@ class Stage:
     out: Path
     resume: bool
     progress: bool
+    callbacks: tuple[Callable[[int, History], None], ...] = ()
 
     @property
     def checkpoint(self) -> Path:
@@ -62,7 +65,9 @@ class Stage:
         """:func:`~sciml.train.fit` of ``model`` with the experiment's config on both
         splits, checkpointing into the run folder; it resumes from there when the run
         resumes or an earlier stage has written a checkpoint. ``changes`` are further
-        keyword arguments of ``fit`` (``loss=``, ``optimizer=``, ...)."""
+        keyword arguments of ``fit`` (``loss=``, ``optimizer=``, ...); their
+        ``callbacks`` run after the stage's own."""
+        callbacks = (*self.callbacks, *changes.pop("callbacks", ()))
         held = self.resume or latest_epoch(self.checkpoint) is not None
         return fit(
             model,
@@ -74,6 +79,7 @@ class Stage:
             progress=self.progress,
             metadata=self.experiment.to_dict(),
             stop=stop,
+            callbacks=callbacks,
             **changes,
         )
 

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from sciml.models import count_parameters
 from sciml.tasks import ModelSpec
 from sciml.tasks.published import nearest_cell
 from sciml.train import latest_epoch, latest_intact_epoch, load_metadata, load_model
+from sciml.train.fit import Callback
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +143,7 @@ def train(
     cache: str | os.PathLike | None = None,
     progress: bool = True,
     resume: bool = False,
+    callbacks: Sequence[Callback] = (),
 ) -> TrainedRun:
     """Run ``experiment`` into the folder ``out``.
 
@@ -153,6 +156,10 @@ def train(
             more epochs may be asked for). Without it, a folder that already holds a run
             is refused rather than overwritten. A resume of another experiment, or for
             fewer epochs than were trained, is refused before any data are made.
+        callbacks: ``cb(epoch, history)`` after each epoch and its checkpoint, for the
+            recipes that train through :meth:`~sciml.experiments.recipes.Stage.fit`
+            (``fit``, ``refine``); an exception raised by one stops the run there, its
+            checkpoints kept for a resume.
 
     The folder is locked for the run (one run per folder), and in a multi-host run every
     process must see it (:func:`sciml.experiments.lock.check_shared_folder`).
@@ -163,7 +170,7 @@ def train(
     out = Path(out)
     check_shared_folder(out)
     with run_lock(out) if is_primary() else contextlib.nullcontext():
-        return _train(experiment, out, cache, progress, resume)
+        return _train(experiment, out, cache, progress, resume, tuple(callbacks))
 
 
 def _check_resumable(experiment: Experiment, out: Path, resume: bool) -> None:
@@ -217,7 +224,9 @@ def _flat(table: dict, prefix: str = "") -> dict:
     return flat
 
 
-def _train(experiment: Experiment, out: Path, cache, progress: bool, resume: bool) -> TrainedRun:
+def _train(
+    experiment: Experiment, out: Path, cache, progress: bool, resume: bool, callbacks=()
+) -> TrainedRun:
     _check_resumable(experiment, out, resume)
     task = get_task(experiment.task)
     out.mkdir(parents=True, exist_ok=True)
@@ -236,7 +245,7 @@ def _train(experiment: Experiment, out: Path, cache, progress: bool, resume: boo
         periodic=splits["train"].config.get("periodic"),
     )
     train_started = time.perf_counter()
-    stage = Stage(experiment, model, train_arrays, test_arrays, out, resume, progress)
+    stage = Stage(experiment, model, train_arrays, test_arrays, out, resume, progress, callbacks)
     trained = get_recipe(experiment.recipe)(stage, **experiment.recipe_config)
     model, history = trained.model, trained.history
     train_s = time.perf_counter() - train_started
