@@ -1,0 +1,172 @@
+"""Named sets of published cells for ``sciml bench --cells NAME``, as data.
+
+A set is a tuple of :class:`Cell`: a task, model and preset, the ``--set`` overrides
+that put the run at the paper's setting (the Darcy grids: 421 solved, every 5th / 3rd /
+2nd / 1st node kept), the published cell it is judged against, and a cost estimate
+that lets ``--budget`` leave out a run that would not finish in time. A cell whose
+paper setting no preset carries has ``preset=None`` and is reported, not run.
+
+The estimates are rough and err on the long side; a run that has started is estimated
+from its own checkpointed epoch times instead (:func:`sciml.experiments.bench.estimate`).
+
+``gpu`` (one H100-class GPU). No GPU record exists in the repository, so:
+
+- Navier–Stokes: the time per epoch the FNO paper gives for nu = 1e-3 on a V100 GPU
+  (FNO-2D 127.8 s, FNO-3D 39.0 s, U-Net 48.7 s) halved (an H100 has about 3.5x a
+  V100's FP32 throughput and memory bandwidth; 2 leaves a margin); data: the paper set
+  takes about 75 h on the 2-core CPU (``benchmarks/results/burgers-navier-stokes-cpu-
+  2core.md``), taken as 100x faster on the GPU, 45 min, counted only while not cached
+  (the three models share it).
+- Darcy FNO: 89 s per epoch on the 2-core CPU at 85 x 85 (11.2 training samples/s,
+  ``benchmarks/results/darcy-quick-and-throughput-cpu-2core.md``) over an assumed GPU
+  speed-up of 60, 1.5 s, scaled by the padded grid's points ((s + 9)^2 / 94^2) for
+  141, 211 and 421; data: 1100 solves at 421 x 421 take 150 s on the CPU, and each grid
+  is its own cache entry with its super-resolution test sets, 10 min allowed.
+- Darcy MgNO: the quick run's 34.9 s per epoch on the CPU (16 channels, 43 x 43, batch
+  10) times 4 for the grid and 2.25 for 24 channels, over 60: 5 s.
+
+``cpu`` (the 2-core CPU), from the quick records in
+``benchmarks/results/2026-11-30-cpu-2core/records``: Burgers FNO 1.08 s per epoch at
+256 points with width 32, times 3.5 for width 64 and the points for 512 and 1024; the
+DeepONets' quick epochs at the paper sizes (Darcy: branch channels 32-128 against
+16-64, 2x). The FNO cells of Lu et al. (2022) have no preset: their FNO sizes are not
+the FNO paper's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sciml.tasks.published import PUBLISHED, Published
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One run of a cell set, at a published cell's setting.
+
+    Attributes:
+        task: the registered task.
+        model: the registered model.
+        preset: the preset the run starts from; ``None`` if no preset carries the
+            paper's setting (the cell is listed and reported, never run).
+        label: the setting in the run's name, e.g. ``s85``.
+        overrides: ``SECTION.KEY=VALUE`` changes that put the preset at the setting.
+        published: the ``setting`` of the published cell of the same task and model in
+            ``published.toml``; ``None`` for a run no paper's table holds.
+        epoch_s: estimated seconds per training epoch on the set's machine.
+        data_s: estimated seconds to generate its data and super-resolution test
+            sets, counted while the data are not cached.
+        note: what the reader of the report should know about the cell.
+    """
+
+    task: str
+    model: str
+    preset: str | None
+    label: str
+    overrides: tuple[str, ...] = ()
+    published: str | None = None
+    epoch_s: float = 0.0
+    data_s: float = 0.0
+    note: str = ""
+
+    @property
+    def name(self) -> str:
+        """``TASK-MODEL-PRESET-LABEL``: the run's record and folder."""
+        return f"{self.task}-{self.model}-{self.preset or 'none'}-{self.label}"
+
+    def published_cell(self) -> Published | None:
+        """The published cell the run is judged against.
+
+        Raises:
+            ValueError: if ``published.toml`` has no such cell.
+        """
+        if self.published is None:
+            return None
+        for cell in PUBLISHED:
+            if (cell.task, cell.model, cell.setting) == (self.task, self.model, self.published):
+                return cell
+        raise ValueError(f"{self.name}: no published cell {self.published!r}")
+
+
+def _darcy_fno(subsample: int, epoch_s: float) -> Cell:
+    s = 420 // subsample + 1
+    return Cell(
+        "darcy",
+        "fno",
+        "paper",
+        f"s{s}",
+        (f"data.subsample={subsample}",),
+        f"s = {s}",
+        epoch_s=epoch_s,
+        data_s=600.0,
+        note=f"421 x 421 solved, every {subsample} node(s) kept",
+    )
+
+
+_NS = "nu = 0.001, T = 50, N = 1000"
+_NS_DATA_S = 2700.0
+_LU = "Lu et al., CMAME 2022 data"
+
+#: The cells of the papers' tables meant for a GPU: the FNO paper's Darcy grids (and the
+#: zero-shot evaluations every run makes at the finer grids), MgNO on the same data,
+#: and Navier-Stokes nu = 1e-3 with FNO-2D, FNO-3D and U-Net.
+GPU: tuple[Cell, ...] = (
+    _darcy_fno(5, 1.5),
+    _darcy_fno(3, 3.8),
+    _darcy_fno(2, 8.2),
+    _darcy_fno(1, 31.0),
+    Cell(
+        "darcy",
+        "mgno",
+        "paper",
+        "s85",
+        epoch_s=5.0,
+        data_s=600.0,
+        note="no published cell on these data (the MgNO paper's Darcy set is its own)",
+    ),
+    Cell("navier-stokes", "fno", "paper", "nu1e-3", (), _NS, 64.0, _NS_DATA_S),
+    Cell("navier-stokes", "fno3d", "paper", "nu1e-3", (), _NS, 20.0, _NS_DATA_S),
+    Cell("navier-stokes", "unet", "paper", "nu1e-3", (), _NS, 25.0, _NS_DATA_S),
+)
+
+#: The cells a CPU runs: the FNO paper's Burgers grids 256, 512 and 1024, and the
+#: DeepONet cells of Lu et al. (2022) (Burgers at 128 points, Darcy at 29 x 29).
+CPU: tuple[Cell, ...] = (
+    Cell("burgers", "fno", "paper", "s256", ("data.subsample=32",), "s = 256", 4.0, 120.0),
+    Cell("burgers", "fno", "paper", "s512", ("data.subsample=16",), "s = 512", 8.0, 120.0),
+    Cell("burgers", "fno", "paper", "s1024", ("data.subsample=8",), "s = 1024", 15.0, 120.0),
+    Cell("burgers", "deeponet", "paper", "s128", (), f"s = 128 ({_LU})", 0.2, 120.0),
+    Cell("burgers", "pod-deeponet", "paper", "s128", (), f"s = 128 ({_LU})", 0.1, 120.0),
+    Cell(
+        "burgers",
+        "fno",
+        None,
+        "s128",
+        published=f"s = 128 ({_LU})",
+        note="no preset: Lu et al.'s FNO sizes are not the FNO paper's",
+    ),
+    Cell("darcy", "deeponet", "paper", "s29", (), f"s = 29 ({_LU})", 2.5, 300.0),
+    Cell("darcy", "pod-deeponet", "paper", "s29", (), f"s = 29 ({_LU})", 2.0, 300.0),
+    Cell(
+        "darcy",
+        "fno",
+        None,
+        "s29",
+        published=f"s = 29 ({_LU})",
+        note="no preset: Lu et al.'s FNO sizes are not the FNO paper's",
+    ),
+)
+
+#: ``sciml bench --cells NAME``: the named sets.
+CELL_SETS: dict[str, tuple[Cell, ...]] = {"gpu": GPU, "cpu": CPU}
+
+
+def cell_set(name: str) -> tuple[Cell, ...]:
+    """The cells of the set ``name``.
+
+    Raises:
+        ValueError: for an unknown set.
+    """
+    if name not in CELL_SETS:
+        raise ValueError(f"unknown cell set {name!r}; expected one of: {', '.join(CELL_SETS)}")
+    return CELL_SETS[name]
