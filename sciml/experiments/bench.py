@@ -12,6 +12,11 @@ comparison where ``OUT/peer/`` holds its records) and one figure per task.
 An interrupted suite resumes: a run with a record is not redone, and a run with
 checkpoints but no record continues from its last checkpoint.
 
+``sciml bench --cells NAME`` runs a named set of published cells instead
+(:mod:`sciml.experiments.cells`, :func:`run_cells`), each at the paper's setting, within
+an optional time budget, and the report sets our number beside each cell's with their
+ratio.
+
 References:
     Li et al., "Fourier Neural Operator for Parametric Partial Differential
     Equations", ICLR 2021 (tables, zero-shot super-resolution, section 5.4).
@@ -24,6 +29,7 @@ import functools
 import json
 import math
 import os
+import re
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -36,8 +42,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from sciml._io import write_atomic, write_json
-from sciml.data.cache import load_or_generate
+from sciml.data.cache import cache_path, load_or_generate
 from sciml.data.normalise import NormalisedOperator
+from sciml.experiments.cells import Cell
 from sciml.experiments.config import Experiment, get_experiment
 from sciml.experiments.record import jsonable
 from sciml.experiments.registry import get_task, model_names, task_names
@@ -46,6 +53,7 @@ from sciml.experiments.run import train as train_run
 from sciml.plots import png_bytes, subplots
 from sciml.tasks.published import PUBLISHED, Published
 from sciml.train import latest_epoch
+from sciml.train.checkpoint import load_train_record
 from sciml.train.metrics import evaluate
 
 #: Latency batches: one sample, and the training batch of the FNO papers.
@@ -159,12 +167,15 @@ def run_suite(
     return records
 
 
-def _run_one(experiment, out: Path, name: str, train, cache, progress: bool) -> dict[str, Any]:
+def _run_one(
+    experiment, out: Path, name: str, train, cache, progress: bool, callbacks=()
+) -> dict[str, Any]:
     """Train (or resume) one run, write its record, forget an earlier failure of it."""
     run_dir = out / "runs" / name
     resume = latest_epoch(run_dir / "checkpoint") is not None
     started = time.perf_counter()
-    trained = train(experiment, run_dir, cache=cache, progress=progress, resume=resume)
+    extra = {"callbacks": callbacks} if callbacks else {}
+    trained = train(experiment, run_dir, cache=cache, progress=progress, resume=resume, **extra)
     record = bench_record(experiment, trained, cache=cache)
     record["suite_run_seconds"] = time.perf_counter() - started
     record["resumed"] = resume
@@ -184,6 +195,256 @@ def load_failures(out: str | os.PathLike) -> dict[str, str]:
         path.stem: (path.read_text().strip().splitlines() or ["(empty)"])[-1]
         for path in sorted(folder.glob("*.txt"))
     }
+
+
+# ------------------------------------------------------------------------- cell sets
+
+
+class BudgetSpent(Exception):
+    """The time budget ran out during a run; it stopped after the checkpoint of
+    ``epoch`` (of ``epochs``), from which the next call resumes."""
+
+    def __init__(self, epoch: int, epochs: int):
+        super().__init__(f"budget spent: stopped after the checkpoint of epoch {epoch}")
+        self.epoch, self.epochs = epoch, epochs
+
+
+@dataclasses.dataclass(frozen=True)
+class CellOutcome:
+    """What one call of :func:`run_cells` did with a cell.
+
+    Attributes:
+        cell: the cell.
+        status: ``"ran"``, ``"reused"`` (its record was there), ``"stopped"`` (the
+            budget ran out during it; it resumes), ``"skipped"`` (its estimate exceeds
+            what was left of the budget), ``"failed"`` or ``"no preset"``.
+        detail: why, or what it measured, in words.
+        estimate_s: the seconds it was estimated to need (``None`` where not estimated).
+        record: its record, where it has one.
+    """
+
+    cell: Cell
+    status: str
+    detail: str = ""
+    estimate_s: float | None = None
+    record: dict[str, Any] | None = None
+
+
+def parse_duration(text: str | float) -> float:
+    """Seconds of a duration.
+
+    Args:
+        text: ``"90m"``, ``"3h"``, ``"1h30m"``, ``"45s"``, or a number of seconds.
+
+    Raises:
+        ValueError: for anything else, or a duration that is not positive.
+    """
+    text = str(text).strip().lower()
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}
+    parts = re.fullmatch(r"((\d+(\.\d*)?|\.\d+)\s*([hms]?)\s*)+", text)
+    if parts is None:
+        raise ValueError(f"expected a duration such as 90m, 3h, 1h30m or 5400, got {text!r}")
+    seconds = sum(
+        float(number) * units[unit]
+        for number, _, unit in re.findall(r"(\d+(\.\d*)?|\.\d+)\s*([hms]?)", text)
+    )
+    if not seconds > 0:
+        raise ValueError(f"a budget must be positive, got {text!r}")
+    return seconds
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
+
+
+def estimate(
+    cell: Cell, experiment: Experiment, run_dir: str | os.PathLike, cache=None
+) -> tuple[float, str]:
+    """``(seconds, basis)``: what the run of ``cell`` still needs, and how that was found.
+
+    A run that has a checkpoint is estimated from its own history: the epochs left times
+    its mean epoch after the first, plus its first epoch again (a resume compiles
+    anew). Otherwise the set's estimate: ``experiment.train.epochs x cell.epoch_s``, plus
+    ``cell.data_s`` while the data are not in the cache. Evaluation after training
+    is not counted.
+    """
+    checkpoint = Path(run_dir) / "checkpoint"
+    if latest_epoch(checkpoint) is not None:
+        try:
+            stored = load_train_record(checkpoint)
+            times = [float(t) for t in stored["history"].get("epoch_time", [])]
+            done = int(stored["epoch"])
+        except (OSError, ValueError, KeyError):  # a damaged record: the set's estimate
+            times = []
+        if times:
+            steady = float(np.mean(times[1:] if len(times) > 1 else times))
+            left = max(experiment.train.epochs - done, 0)
+            return (
+                left * steady + times[0],
+                f"its own history: {left} of {experiment.train.epochs} epochs left at "
+                f"{steady:.1f} s",
+            )
+    task = get_task(experiment.task)
+    cached = task.cached and cache_path(task.name, experiment.data.to_dict(), cache).exists()
+    data = 0.0 if cached else cell.data_s
+    epochs = experiment.train.epochs
+    basis = f"the set's estimate: {epochs} epochs at {cell.epoch_s:g} s"
+    return data + epochs * cell.epoch_s, basis + ("" if cached else f" + {data:g} s of data")
+
+
+def _budget_check(deadline: float, clock: Callable[[], float], epochs: int, every: int):
+    """A ``fit`` callback that stops the run at its first checkpoint after ``deadline``
+    (``fit`` has written that checkpoint when it calls back); never at the last epoch."""
+
+    def check(epoch: int, history: dict[str, list[float]]) -> None:
+        if clock() >= deadline and epoch < epochs and epoch % every == 0:
+            raise BudgetSpent(epoch, epochs)
+
+    return check
+
+
+def run_cells(
+    out: str | os.PathLike,
+    cells: Sequence[Cell],
+    *,
+    set_name: str = "",
+    budget_s: float | None = None,
+    cache: str | os.PathLike | None = None,
+    progress: bool = True,
+    train: Callable[..., TrainedRun] = train_run,
+    overrides: Sequence[str] = (),
+    clock: Callable[[], float] = time.monotonic,
+) -> list[CellOutcome]:
+    """Run (or resume) the cells of a set into ``out``, within a time budget, and write
+    the report.
+
+    Each cell is one run, ``OUT/records/NAME.json`` and ``OUT/runs/NAME`` (NAME:
+    :attr:`Cell.name`), made and resumed as :func:`run_suite` makes its runs: a run with
+    a record is reused, one with checkpoints continues, one that failed is retried.
+    Before starting a run the budget left is set against its :func:`estimate`; a run
+    that would not fit is skipped (a later, smaller one may still start). A run under
+    way when the budget runs out stops at its next checkpoint (recipes that train
+    through :meth:`~sciml.experiments.recipes.Stage.fit`: ``fit``, ``refine``) and
+    resumes from it on the next call. The outcomes go to ``OUT/cells.json`` and the
+    report's "papers' tables" section.
+
+    Args:
+        out: the suite folder.
+        cells: the cells, in order (:func:`sciml.experiments.cells.cell_set`).
+        set_name: the set's name, for the report.
+        budget_s: seconds this call may take (``None``: no limit).
+        cache: the data cache folder (default: ``$SCIML_CACHE`` or ``~/.cache/sciml``).
+        progress: show each run's progress bars.
+        train: the function that trains one experiment, with the signature of
+            :func:`sciml.experiments.run.train` (the default).
+        overrides: ``SECTION.KEY=VALUE`` changes applied after each cell's own.
+        clock: seconds, monotonic (the budget's clock).
+
+    Returns:
+        One :class:`CellOutcome` per cell, in order.
+
+    Raises:
+        ValueError: for a cell whose experiment cannot be made or whose published cell
+            is not in ``published.toml`` (before any run starts).
+    """
+    out = Path(out)
+    started = clock()
+    deadline = None if budget_s is None else started + budget_s
+    for cell in cells:
+        cell.published_cell()  # fail early
+    experiments = {
+        cell.name: get_experiment(cell.task, cell.model, cell.preset, [*cell.overrides, *overrides])
+        for cell in cells
+        if cell.preset is not None
+    }
+    outcomes: list[CellOutcome] = []
+    for cell in cells:
+        _write_cells(out, set_name, budget_s, cells, outcomes)
+        outcomes.append(_one_cell(cell, experiments, out, deadline, clock, train, cache, progress))
+    _write_cells(out, set_name, budget_s, cells, outcomes)
+    write_report(out)
+    return outcomes
+
+
+def _one_cell(cell, experiments, out: Path, deadline, clock, train, cache, progress):
+    if cell.preset is None:
+        return CellOutcome(cell, "no preset", cell.note)
+    record = load_record(out, cell.name)
+    if record is not None:
+        return CellOutcome(cell, "reused", "its record is there", record=record)
+    experiment = experiments[cell.name]
+    seconds, basis = estimate(cell, experiment, out / "runs" / cell.name, cache)
+    callbacks: tuple[Callable[[int, dict[str, list[float]]], None], ...] = ()
+    if deadline is not None:
+        left = deadline - clock()
+        if left <= 0 or seconds > left:
+            return CellOutcome(
+                cell,
+                "skipped",
+                f"estimate {_duration(seconds)} ({basis}) > {_duration(left)} left of the budget",
+                seconds,
+            )
+        every = experiment.train.checkpoint_every
+        callbacks = (_budget_check(deadline, clock, experiment.train.epochs, every),)
+    try:
+        record = _run_one(experiment, out, cell.name, train, cache, progress, callbacks)
+    except BudgetSpent as spent:
+        return CellOutcome(
+            cell,
+            "stopped",
+            f"budget spent after the checkpoint of epoch {spent.epoch} of {spent.epochs}; "
+            "the next call resumes it",
+            seconds,
+        )
+    except Exception:  # one failed run is reported; the set goes on
+        write_atomic(out / "failures" / f"{cell.name}.txt", traceback.format_exc().encode())
+        return CellOutcome(cell, "failed", f"traceback in failures/{cell.name}.txt", seconds)
+    return CellOutcome(
+        cell,
+        "ran",
+        f"test L2 {record['test_relative_l2']:.4f} in {_duration(record['suite_run_seconds'])}",
+        seconds,
+        record,
+    )
+
+
+def _write_cells(out: Path, set_name, budget_s, cells, outcomes: list[CellOutcome]) -> None:
+    """``OUT/cells.json``: the set and each cell's outcome so far (``"pending"`` for the
+    cells not reached yet), which the report reads."""
+    rows = []
+    for i, cell in enumerate(cells):
+        outcome = outcomes[i] if i < len(outcomes) else CellOutcome(cell, "pending")
+        rows.append(
+            {
+                "name": cell.name,
+                "task": cell.task,
+                "model": cell.model,
+                "preset": cell.preset,
+                "published": cell.published,
+                "note": cell.note,
+                "status": outcome.status,
+                "detail": outcome.detail,
+                "estimate_s": outcome.estimate_s,
+            }
+        )
+    write_json(out / "cells.json", {"set": set_name, "budget_s": budget_s, "cells": rows})
+
+
+def load_cells(out: str | os.PathLike) -> dict[str, Any] | None:
+    """``OUT/cells.json`` as written by the last :func:`run_cells` into ``out``, each
+    cell with its ``"record"`` (or ``None``); ``None`` if no cell set ran there."""
+    path = Path(out) / "cells.json"
+    if not path.exists():
+        return None
+    cells = json.loads(path.read_text())
+    for row in cells["cells"]:
+        row["record"] = load_record(out, row["name"])
+    return cells
 
 
 def _suite_bar(total: int, enabled: bool):
@@ -358,7 +619,7 @@ def write_report(out: str | os.PathLike) -> Path:
     """Write ``OUT/results.md`` and one figure per task from the records in ``out``."""
     out = Path(out)
     records = load_records(out)
-    text = report_markdown(records, load_peer_records(out), load_failures(out))
+    text = report_markdown(records, load_peer_records(out), load_failures(out), load_cells(out))
     path = write_atomic(out / "results.md", text.encode())
     for task in dict.fromkeys(r["task"] for r in records):
         write_atomic(
@@ -387,16 +648,25 @@ def report_markdown(
     records: list[dict[str, Any]],
     peers: Sequence[PeerComparison] = (),
     failures: dict[str, str] | None = None,
+    cells: dict[str, Any] | None = None,
 ) -> str:
     """The suite's markdown report: runs beside the papers, super-resolution, the papers'
-    tables with our cells, and the peer comparison."""
+    tables with our cells, and the peer comparison.
+
+    Args:
+        records: the runs' records.
+        peers: the peer comparisons.
+        failures: ``{run name: error}`` of the failed runs.
+        cells: the cell set that ran into the folder (:func:`load_cells`): each of its
+            cells gets a row, with its outcome, in the papers' tables section.
+    """
     lines = ["# sciml benchmark suite", ""]
     if failures:
         lines += ["## Failed runs (retried when the suite is run again)", ""]
         lines += [f"- `{name}`: {error}" for name, error in failures.items()]
         lines.append("")
     if not records:
-        return "\n".join(lines + ["No run has finished yet.", ""])
+        return "\n".join(lines + ["No run has finished yet.", ""] + _cells_section(cells))
     machines = sorted({_machine(r) for r in records})
     lines += [
         f"Machine: {'; '.join(machines)}. Git revision: "
@@ -441,7 +711,7 @@ def report_markdown(
         lines.append("")
         lines += _task_measures(task, [r for r in records if r["task"] == task])
     lines += _super_resolution_section(records)
-    lines += _published_section(records)
+    lines += _published_section(records, cells)
     lines += _peer_section(peers)
     return "\n".join(lines)
 
@@ -519,22 +789,42 @@ def _matches(cell: Published, record: dict[str, Any]) -> bool:
     return cell.n_train is None or record.get("n_train") == cell.n_train
 
 
-def _published_section(records) -> list[str]:
+#: A ratio ours / published above this is flagged: ours worse by more than 10 %.
+WORSE = 1.1
+#: A ratio below this is flagged: ours better by more than 2x.
+BETTER = 0.5
+
+
+def _ratio(ours: float, published: float) -> tuple[str, str]:
+    """``(ratio, flag)`` of our test error against the published one."""
+    ratio = ours / published
+    flag = "**worse > 10 %**" if ratio > WORSE else "**better > 2x**" if ratio < BETTER else ""
+    return f"{ratio:.2f}", flag
+
+
+def _published_section(records, cells: dict[str, Any] | None = None) -> list[str]:
+    no_preset = {
+        (row["task"], row["model"], row["published"])
+        for row in (cells or {}).get("cells", [])
+        if row["preset"] is None
+    }
     lines = [
         "## The papers' tables",
         "",
         "Every published cell, with our run of the same setting where one has been made "
         "(the same task, model, grid and, for Navier–Stokes, viscosity, horizon and "
-        "training size). The cells of Lu et al. (2022) are at grids (128 points, 29 x 29) "
-        "that no preset uses.",
+        "training size), and the ratio of our test error to the published one. A ratio "
+        f"above {WORSE} (ours worse by more than 10 %) or below {BETTER} (ours better by "
+        "more than 2x) is flagged: such a cell asks for an explanation (the data, the "
+        "training or the model differ). Zero-shot numbers (trained on a coarser grid) "
+        "are listed but not set against the cell, which the paper trained at its grid.",
         "",
-        "| task | model | setting | published L2 | ours | source |",
-        "| --- | --- | --- | ---: | --- | --- |",
+        "| task | model | setting | published L2 | ours | ours / published | flag | source |",
+        "| --- | --- | --- | ---: | --- | ---: | --- | --- |",
     ]
     for cell in PUBLISHED:
-        ours = [
-            f"{r['test_relative_l2']:.4f} ({r['preset']})" for r in records if _matches(cell, r)
-        ]
+        direct = [r for r in records if _matches(cell, r)]
+        ours = [f"{r['test_relative_l2']:.4f} ({r['preset']})" for r in direct]
         ours += [
             f"{r['super_resolution'][str(cell.resolution)]:.4f} (zero-shot from "
             f"{r['resolution'][0]}, {r['preset']})"
@@ -544,10 +834,52 @@ def _published_section(records) -> list[str]:
             and str(cell.resolution) in r.get("super_resolution", {})
             and cell.nu is None
         ]
+        ratios = [_ratio(r["test_relative_l2"], cell.value) for r in direct]
+        missing = "no preset" if (cell.task, cell.model, cell.setting) in no_preset else "not run"
         lines.append(
             f"| {cell.task} | {cell.model} | {cell.setting} | {cell.value:.4f} "
-            f"| {'; '.join(ours) or 'not run'} | {cell.source} |"
+            f"| {'; '.join(ours) or missing} | {'; '.join(r for r, _ in ratios) or '-'} "
+            f"| {' '.join(f for _, f in ratios if f)} | {cell.source} |"
         )
+    return lines + [""] + _cells_section(cells)
+
+
+def _cells_section(cells: dict[str, Any] | None) -> list[str]:
+    """A row per cell of the set that ran into the folder: ours, the ratio, the outcome."""
+    if not cells:
+        return []
+    budget = cells.get("budget_s")
+    lines = [
+        f"### The cell set `{cells['set']}`",
+        "",
+        f"Each cell is one run at the paper's setting ({cells['set']} set; "
+        f"{'no budget' if budget is None else f'budget {_duration(budget)}'} on the last "
+        "call). 'outcome' is what the last call did with it; rerunning the same command "
+        "continues.",
+        "",
+        "| run | published L2 | ours | ours / published | flag | outcome |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for row in cells["cells"]:
+        record = row.get("record")
+        published = None
+        if row["published"] is not None:
+            published = next(
+                (
+                    c
+                    for c in PUBLISHED
+                    if (c.task, c.model, c.setting) == (row["task"], row["model"], row["published"])
+                ),
+                None,
+            )
+        value = "-" if published is None else f"{published.value:.4f} ({published.setting})"
+        ours, ratio, flag = "not run" if row["preset"] else "no preset", "-", ""
+        if record is not None:
+            ours = f"{record['test_relative_l2']:.4f}"
+            if published is not None:
+                ratio, flag = _ratio(record["test_relative_l2"], published.value)
+        outcome = f"{row['status']}: {row['detail']}" if row["detail"] else row["status"]
+        lines.append(f"| `{row['name']}` | {value} | {ours} | {ratio} | {flag} | {outcome} |")
     return lines + [""]
 
 

@@ -170,7 +170,7 @@ def test_suite_writes_records_and_report_and_resumes(tmp_path, monkeypatch, caps
     report = (out / "results.md").read_text()
     assert "| fno | quick | 9 x 9 |" in report and "| deeponet | quick | 9 x 9 |" in report
     assert "0.0108 (s = 85; Li et al.)" in report
-    assert "| darcy | fno | s = 421 | 0.0098 | not run |" in report
+    assert "| darcy | fno | s = 421 | 0.0098 | not run | - |" in report
     assert (out / "darcy.png").read_bytes()[:4] == b"\x89PNG"
 
     # the command resumes the same folder without training again
