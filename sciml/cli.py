@@ -82,8 +82,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("tasks", nargs="*", help="the tasks (default: every task's suite)")
     bench.add_argument("--models", nargs="+", default=None, help="only these models")
-    bench.add_argument("--preset", default="quick", help="quick or paper (default: quick)")
-    bench.add_argument("--out", type=Path, help="suite folder (default: runs/bench-PRESET)")
+    bench.add_argument("--preset", default=None, help="quick or paper (default: quick)")
+    bench.add_argument(
+        "--cells",
+        metavar="SET",
+        help="run a named set of published cells, each at the paper's setting, instead: "
+        "gpu (Darcy FNO at 85/141/211/421, MgNO, Navier-Stokes nu = 1e-3 FNO-2D/3D, "
+        "U-Net) or cpu (Burgers FNO at 256/512/1024, the cells of Lu et al.)",
+    )
+    bench.add_argument(
+        "--budget",
+        metavar="DURATION",
+        help="with --cells: start only runs estimated to finish within it (90m, 3h, "
+        "1h30m, seconds), stop a run at its first checkpoint past it",
+    )
+    bench.add_argument(
+        "--out", type=Path, help="suite folder (default: runs/bench-PRESET or runs/bench-SET)"
+    )
     _common(bench)
     _run_arguments(bench)
     _add_invert_parser(commands)
@@ -177,12 +192,17 @@ def _train(args) -> int:
 def _bench(args) -> int:
     from sciml.experiments.bench import load_failures, run_suite
 
-    out = args.out or Path("runs") / f"bench-{args.preset}"
+    if args.cells is not None:
+        return _bench_cells(args)
+    if args.budget is not None:
+        raise ValueError("--budget goes with --cells SET (the cells carry the estimates)")
+    preset = args.preset or "quick"
+    out = args.out or Path("runs") / f"bench-{preset}"
     records = run_suite(
         out,
         tasks=args.tasks,
         models=args.models,
-        preset=args.preset,
+        preset=preset,
         cache=args.cache,
         progress=not args.no_progress,
         overrides=args.set,
@@ -197,6 +217,33 @@ def _bench(args) -> int:
     for name, message in failures.items():
         print(f"sciml: run {name} failed: {message} (traceback in {out}/failures/{name}.txt)")
     return 1 if failures else 0
+
+
+def _bench_cells(args) -> int:
+    from sciml.experiments.bench import parse_duration, run_cells
+    from sciml.experiments.cells import cell_set
+
+    if args.tasks or args.models or args.preset:
+        raise ValueError("--cells names the runs: give no TASK, --models or --preset with it")
+    cells = cell_set(args.cells)
+    budget = None if args.budget is None else parse_duration(args.budget)
+    out = args.out or Path("runs") / f"bench-{args.cells}"
+    outcomes = run_cells(
+        out,
+        cells,
+        set_name=args.cells,
+        budget_s=budget,
+        cache=args.cache,
+        progress=not args.no_progress,
+        overrides=args.set,
+    )
+    width = max(len(o.cell.name) for o in outcomes)
+    for outcome in outcomes:
+        print(f"{outcome.status:>9}  {outcome.cell.name:<{width}}  {outcome.detail}")
+    remaining = [o.cell.name for o in outcomes if o.status not in ("ran", "reused")]
+    print(f"remaining: {', '.join(remaining)}" if remaining else "every cell of the set is done")
+    print(f"wrote {out}/: results.md (the papers' tables: ours / published), cells.json, records/")
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 
 def _invert(args) -> int:
