@@ -10,6 +10,7 @@ largest transposes are listed with the operation that made them.
 
     python benchmarks/fno_step_profile.py --task darcy --preset quick
     taskset -c 0 python benchmarks/fno_step_profile.py --preset paper   # one core
+    python benchmarks/fno_step_profile.py --preset paper --set model.activation=gelu_tanh
 """
 
 from __future__ import annotations
@@ -57,9 +58,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--task", choices=("darcy", "burgers"), default="darcy")
     parser.add_argument("--preset", choices=("paper", "quick"), default="quick")
     parser.add_argument("--calls", type=int, default=3, help="traced calls, averaged")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override the preset, e.g. --set model.activation=gelu_tanh",
+    )
     args = parser.parse_args(argv)
 
-    experiment = get_experiment(args.task, "fno", args.preset)
+    experiment = get_experiment(args.task, "fno", args.preset, args.set)
     options = experiment.model_config
     grid = [experiment.data.resolution] * len(options["modes"])
     batch = experiment.train.batch_size
