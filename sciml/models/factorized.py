@@ -300,7 +300,29 @@ def _mode_product(tensor: Array, matrix: Array, axis: int) -> Array:
     return jnp.moveaxis(jnp.tensordot(matrix, tensor, axes=((1,), (axis,))), 0, axis)
 
 
-class TuckerWeights(eqx.Module):
+class _FactorisedWeights(eqx.Module):
+    """What both factorisations keep of the dense tensor they stand for: its channels
+    and modes, and so its shape ``(corners, in, out, *modes)``."""
+
+    in_channels: int = eqx.field(static=True)
+    out_channels: int = eqx.field(static=True)
+    modes: tuple[int, ...] = eqx.field(static=True)
+
+    def _set_shape(self, in_channels: int, out_channels: int, modes: Sequence[int]):
+        """Check and keep the dense shape (in ``__init__``); return it."""
+        shape = weight_shape(in_channels, out_channels, modes)
+        self.in_channels, self.out_channels = shape[1], shape[2]
+        self.modes = shape[3:]
+        return shape
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape ``(corners, in, out, *modes)`` of the complex weight tensor."""
+        corners = 2 ** (len(self.modes) - 1)
+        return (corners, self.in_channels, self.out_channels, *self.modes)
+
+
+class TuckerWeights(_FactorisedWeights):
     """A complex Tucker decomposition of a spectral convolution's weight tensor.
 
     ``W = G x_0 U_0 x_1 U_1 ... x_{N-1} U_{N-1}`` of shape ``n = (corners, in, out,
@@ -333,9 +355,6 @@ class TuckerWeights(eqx.Module):
 
     core: Float[Array, "2 ..."]
     factors: tuple[Float[Array, "2 n r"], ...]
-    in_channels: int = eqx.field(static=True)
-    out_channels: int = eqx.field(static=True)
-    modes: tuple[int, ...] = eqx.field(static=True)
     ranks: tuple[int, ...] = eqx.field(static=True)
 
     def __init__(
@@ -349,18 +368,10 @@ class TuckerWeights(eqx.Module):
         dtype=jnp.float32,
     ):
         dtype = _check_dtype(dtype)
-        shape = weight_shape(in_channels, out_channels, modes)
-        self.in_channels, self.out_channels = shape[1], shape[2]
-        self.modes = shape[3:]
+        shape = self._set_shape(in_channels, out_channels, modes)
         self.ranks = tucker_ranks(shape, rank)
         sigma = _dense_rms(shape[1], shape[2])
         self.core, self.factors = _init_tucker(key, shape, self.ranks, sigma, dtype)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """The shape ``(corners, in, out, *modes)`` of the complex weight tensor."""
-        corners = 2 ** (len(self.modes) - 1)
-        return (corners, self.in_channels, self.out_channels, *self.modes)
 
     def complex_weights(self) -> Array:
         """The reconstructed complex weights ``(corners, in, out, *modes)``."""
@@ -424,7 +435,7 @@ class TuckerWeights(eqx.Module):
         return self
 
 
-class CPWeights(eqx.Module):
+class CPWeights(_FactorisedWeights):
     """A complex CP (canonical polyadic) decomposition of a spectral convolution's
     weight tensor.
 
@@ -458,9 +469,6 @@ class CPWeights(eqx.Module):
 
     weights: Float[Array, "2 R"]
     factors: tuple[Float[Array, "2 n R"], ...]
-    in_channels: int = eqx.field(static=True)
-    out_channels: int = eqx.field(static=True)
-    modes: tuple[int, ...] = eqx.field(static=True)
     rank: int = eqx.field(static=True)
 
     def __init__(
@@ -474,18 +482,10 @@ class CPWeights(eqx.Module):
         dtype=jnp.float32,
     ):
         dtype = _check_dtype(dtype)
-        shape = weight_shape(in_channels, out_channels, modes)
-        self.in_channels, self.out_channels = shape[1], shape[2]
-        self.modes = shape[3:]
+        shape = self._set_shape(in_channels, out_channels, modes)
         self.rank = cp_rank(shape, rank)
         sigma = _dense_rms(shape[1], shape[2])
         self.weights, self.factors = _init_cp(key, shape, self.rank, sigma, dtype)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """The shape ``(corners, in, out, *modes)`` of the complex weight tensor."""
-        corners = 2 ** (len(self.modes) - 1)
-        return (corners, self.in_channels, self.out_channels, *self.modes)
 
     def complex_weights(self) -> Array:
         """The reconstructed complex weights ``(corners, in, out, *modes)``."""
