@@ -36,6 +36,8 @@ import statistics
 import time
 from pathlib import Path
 
+from cpuinfo import cpu_model
+
 VARIANTS = {
     "dense": [],
     "bfloat16": ["model.precision=bfloat16"],
@@ -51,18 +53,10 @@ def overrides(variant: str, rank: float) -> list[str]:
 
 
 def machine() -> dict:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import jax
 
     return {
-        "cpu": model or platform.processor(),
+        "cpu": cpu_model(),
         "cores": len(os.sched_getaffinity(0)),
         "jax": jax.__version__,
         "python": platform.python_version(),
@@ -173,7 +167,7 @@ def speed(args) -> list[dict]:
                 "samples": steps * batch,
             }
         for _ in range(args.rounds):
-            for variant, entry in epochs.items():
+            for entry in epochs.values():
                 started = time.perf_counter()
                 state = entry["state"]
                 state[0], state[1], metrics = entry["call"](*state, *entry["data"])
@@ -221,7 +215,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--part", choices=("accuracy", "speed"), default="speed")
     parser.add_argument("--tasks", nargs="+", default=["darcy", "navier-stokes"])
     parser.add_argument(
-        "--variants", nargs="+", choices=tuple(VARIANTS), default=["dense", "bfloat16", "tucker", "cp"]
+        "--variants",
+        nargs="+",
+        choices=tuple(VARIANTS),
+        default=["dense", "bfloat16", "tucker", "cp"],
     )
     parser.add_argument("--rank", type=float, default=0.1, help="Tucker / CP rank fraction")
     parser.add_argument("--runs", default="runs/fno-variants", help="run folders (accuracy)")

@@ -48,6 +48,8 @@ import sys
 import time
 from pathlib import Path
 
+from cpuinfo import cpu_model
+
 SCHEMA = "sciml.peer-fno/1"
 FRAMEWORKS = ("sciml", "neuralop")
 #: The issue's targets: training throughput of sciml over the peer, at least this.
@@ -766,17 +768,6 @@ def _git(*args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def machine() -> dict:
     memory_kib = None
     try:
@@ -786,7 +777,7 @@ def machine() -> dict:
         pass
     return {
         "system": platform.platform(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "memory_gib": None if memory_kib is None else round(memory_kib / 2**20, 1),
     }

@@ -90,22 +90,13 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
+from cpuinfo import cpu_model  # noqa: E402
 
 SCHEMA = "sciml.roofline/1"
 MiB = 2**20
 
 # ---------------------------------------------------------------------------
 # The machine and its load.
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def cpu_flags() -> list[str]:

@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from cpuinfo import cpu_model
 
 HERE = Path(__file__).resolve().parent
 
@@ -247,22 +248,12 @@ def main() -> None:
     record.update(
         part=args.part,
         command=" ".join(["python", "benchmarks/streaming.py", *sys.argv[1:]]),
-        cpu=_cpu_name(),
+        cpu=cpu_model(),
         **environment(),
     )
     target = args.out / f"{args.part}.json"
     target.write_text(json.dumps(record, indent=1) + "\n")
     print(json.dumps({k: v for k, v in record.items() if k != "runs"}, indent=1))
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 if __name__ == "__main__":
