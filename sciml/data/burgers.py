@@ -162,10 +162,7 @@ class BurgersConfig:
         """The JSON config; ``law`` is left out when it is ``"paper"``, so that such a
         config has the dict (and cache entry and run folder) it had before the option
         existed, while ``"grf1"`` changes the hash."""
-        table = config_to_dict(self)
-        if table["law"] == "paper":
-            del table["law"]
-        return table
+        return config_to_dict(self, added={"law": "paper"})
 
 
 def grf1_initial_condition(

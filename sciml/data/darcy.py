@@ -137,10 +137,7 @@ class DarcyConfig:
         """The JSON config; ``convention`` is left out when it is ``"nodal"``, so that a
         nodal config has the dict (and the cache entry and run folder) it had before the
         option existed, while any other convention changes the hash."""
-        table = config_to_dict(self)
-        if table["convention"] == "nodal":
-            del table["convention"]
-        return table
+        return config_to_dict(self, added={"convention": "nodal"})
 
 
 def darcy_coefficient(key: PRNGKeyArray, config: DarcyConfig) -> Float[Array, "s s"]:

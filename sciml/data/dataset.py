@@ -371,6 +371,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SCIML_CACHE", Path.home() / ".cache" / "sciml"))
 
 
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """A frozen dataclass config as a JSON-ready dict, tagged with its class name."""
-    return {"kind": type(config).__name__, **dataclasses.asdict(config)}
+def config_to_dict(config: Any, added: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A frozen dataclass config as a JSON-ready dict, tagged with its class name.
+
+    Args:
+        config: the config.
+        added: fields added to the config after its dicts were first written, each with
+            the value that reproduces the old behaviour: a field holding that value is
+            left out, so the config keeps the dict (and the cache entry and run folder it
+            names) it had before the field existed, while any other value changes it.
+    """
+    table = {"kind": type(config).__name__, **dataclasses.asdict(config)}
+    for name, value in (added or {}).items():
+        if table[name] == value:
+            del table[name]
+    return table
