@@ -217,7 +217,9 @@ class CellOutcome:
         cell: the cell.
         status: ``"ran"``, ``"reused"`` (its record was there), ``"stopped"`` (the
             budget ran out during it; it resumes), ``"skipped"`` (its estimate exceeds
-            what was left of the budget), ``"failed"`` or ``"no preset"``.
+            what was left of the budget), ``"stale"`` (its record is of another
+            setting than the cell's now; it is neither reused nor overwritten),
+            ``"failed"`` or ``"no preset"``.
         detail: why, or what it measured, in words.
         estimate_s: the seconds it was estimated to need (``None`` where not estimated).
         record: its record, where it has one.
@@ -268,10 +270,11 @@ def estimate(
     """``(seconds, basis)``: what the run of ``cell`` still needs, and how that was found.
 
     A run that has a checkpoint is estimated from its own history: the epochs left times
-    its mean epoch after the first, plus its first epoch again (a resume compiles
-    anew). Otherwise the set's estimate: ``experiment.train.epochs x cell.epoch_s``, plus
-    ``cell.data_s`` while the data are not in the cache. Evaluation after training
-    is not counted.
+    its median epoch after the first (a median, so that epochs of a paused or shared
+    machine do not count), plus its first epoch again (a resume compiles anew).
+    Otherwise the set's estimate: ``experiment.train.epochs x cell.epoch_s``, plus
+    ``cell.data_s`` while the data are not in the cache. Evaluation after training is
+    not counted.
     """
     checkpoint = Path(run_dir) / "checkpoint"
     if latest_epoch(checkpoint) is not None:
@@ -282,7 +285,7 @@ def estimate(
         except (OSError, ValueError, KeyError):  # a damaged record: the set's estimate
             times = []
         if times:
-            steady = float(np.mean(times[1:] if len(times) > 1 else times))
+            steady = float(np.median(times[1:] if len(times) > 1 else times))
             left = max(experiment.train.epochs - done, 0)
             return (
                 left * steady + times[0],
@@ -375,9 +378,17 @@ def _one_cell(cell, experiments, out: Path, deadline, clock, train, cache, progr
     if cell.preset is None:
         return CellOutcome(cell, "no preset", cell.note)
     record = load_record(out, cell.name)
-    if record is not None:
-        return CellOutcome(cell, "reused", "its record is there", record=record)
     experiment = experiments[cell.name]
+    if record is not None:
+        changed = _changed_fields(record["config"], jsonable(experiment.to_dict()))
+        if changed:
+            return CellOutcome(
+                cell,
+                "stale",
+                f"records/{cell.name}.json was run at another setting ({', '.join(changed)}); "
+                f"move it and runs/{cell.name} away to run the cell's",
+            )
+        return CellOutcome(cell, "reused", "its record is there", record=record)
     seconds, basis = estimate(cell, experiment, out / "runs" / cell.name, cache)
     callbacks: tuple[Callable[[int, dict[str, list[float]]], None], ...] = ()
     if deadline is not None:
@@ -411,6 +422,18 @@ def _one_cell(cell, experiments, out: Path, deadline, clock, train, cache, progr
         seconds,
         record,
     )
+
+
+def _changed_fields(recorded: dict[str, Any], wanted: dict[str, Any], prefix="") -> list[str]:
+    """``KEY: OLD -> NEW`` for every field where a record's experiment differs."""
+    changed = []
+    for key in sorted(set(recorded) | set(wanted)):
+        old, new = recorded.get(key), wanted.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            changed += _changed_fields(old, new, f"{prefix}{key}.")
+        elif old != new:
+            changed.append(f"{prefix}{key}: {old} -> {new}")
+    return changed
 
 
 def _write_cells(out: Path, set_name, budget_s, cells, outcomes: list[CellOutcome]) -> None:
@@ -824,10 +847,10 @@ def _published_section(records, cells: dict[str, Any] | None = None) -> list[str
     ]
     for cell in PUBLISHED:
         direct = [r for r in records if _matches(cell, r)]
-        ours = [f"{r['test_relative_l2']:.4f} ({r['preset']})" for r in direct]
+        ours = [f"{r['test_relative_l2']:.4f} ({_label(r)})" for r in direct]
         ours += [
             f"{r['super_resolution'][str(cell.resolution)]:.4f} (zero-shot from "
-            f"{r['resolution'][0]}, {r['preset']})"
+            f"{r['resolution'][0]}, {_label(r)})"
             for r in records
             if r["task"] == cell.task
             and r["model"] == cell.model
@@ -844,6 +867,12 @@ def _published_section(records, cells: dict[str, Any] | None = None) -> list[str
     return lines + [""] + _cells_section(cells)
 
 
+def _label(record: dict[str, Any]) -> str:
+    """The preset of a record, and its data law where that is not the paper's text."""
+    law = record["config"]["data"].get("law")
+    return record["preset"] if law in (None, "paper") else f"{record['preset']}, {law} law"
+
+
 def _cells_section(cells: dict[str, Any] | None) -> list[str]:
     """A row per cell of the set that ran into the folder: ours, the ratio, the outcome."""
     if not cells:
@@ -855,10 +884,12 @@ def _cells_section(cells: dict[str, Any] | None) -> list[str]:
         f"Each cell is one run at the paper's setting ({cells['set']} set; "
         f"{'no budget' if budget is None else f'budget {_duration(budget)}'} on the last "
         "call). 'outcome' is what the last call did with it; rerunning the same command "
-        "continues.",
+        "continues. 'training' is the sum of the epochs' times (compilation and test "
+        "evaluation included), and in brackets the time until our test error first reached "
+        "the published one.",
         "",
-        "| run | published L2 | ours | ours / published | flag | outcome |",
-        "| --- | ---: | ---: | ---: | --- | --- |",
+        "| run | published L2 | ours | ours / published | flag | training | outcome |",
+        "| --- | ---: | ---: | ---: | --- | --- | --- |",
     ]
     for row in cells["cells"]:
         record = row.get("record")
@@ -874,12 +905,19 @@ def _cells_section(cells: dict[str, Any] | None) -> list[str]:
             )
         value = "-" if published is None else f"{published.value:.4f} ({published.setting})"
         ours, ratio, flag = "not run" if row["preset"] else "no preset", "-", ""
+        training = "-"
         if record is not None:
             ours = f"{record['test_relative_l2']:.4f}"
             if published is not None:
                 ratio, flag = _ratio(record["test_relative_l2"], published.value)
+            training = _duration(sum(record.get("history", {}).get("epoch_time", [])))
+            if published is not None:
+                reached = record.get("seconds_to_published")
+                training += f" ({'never' if reached is None else _duration(reached)})"
         outcome = f"{row['status']}: {row['detail']}" if row["detail"] else row["status"]
-        lines.append(f"| `{row['name']}` | {value} | {ours} | {ratio} | {flag} | {outcome} |")
+        lines.append(
+            f"| `{row['name']}` | {value} | {ours} | {ratio} | {flag} | {training} | {outcome} |"
+        )
     return lines + [""]
 
 

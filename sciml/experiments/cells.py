@@ -29,8 +29,8 @@ from its own checkpointed epoch times instead (:func:`sciml.experiments.bench.es
 ``benchmarks/results/2026-11-30-cpu-2core/records``: Burgers FNO 1.08 s per epoch at
 256 points with width 32, times 3.5 for width 64 and the points for 512 and 1024; the
 DeepONets' quick epochs at the paper sizes (Darcy: branch channels 32-128 against
-16-64, 2x). The FNO cells of Lu et al. (2022) have no preset: their FNO sizes are not
-the FNO paper's.
+16-64, 2x). The FNO cells of Lu et al. (2022) run their own script's setting, the
+``lu2022`` preset (other sizes, ReLU, the MSE loss).
 """
 
 from __future__ import annotations
@@ -129,32 +129,41 @@ GPU: tuple[Cell, ...] = (
     Cell("navier-stokes", "unet", "paper", "nu1e-3", (), _NS, 25.0, _NS_DATA_S),
 )
 
-#: The cells a CPU runs: the FNO paper's Burgers grids 256, 512 and 1024, and the
-#: DeepONet cells of Lu et al. (2022) (Burgers at 128 points, Darcy at 29 x 29).
+#: The cells a CPU runs, cheapest first: the cells of Lu et al. (2022) (Burgers at 128
+#: points, Darcy at 29 x 29; their FNO from the ``lu2022`` preset, their 200 test
+#: samples), the FNO paper's Burgers grids 256, 512 and 1024, and each Burgers cell again
+#: with the initial law of the authors' released generator (``data.law=grf1``).
+_LU_SPLIT = ("data.n_test=200",)
+_GRF1 = ("data.law=grf1",)
+
+
+def _burgers_cpu(law: tuple[str, ...], suffix: str) -> tuple[Cell, ...]:
+    lu = f"s = 128 ({_LU})"
+    return (
+        Cell("burgers", "deeponet", "paper", f"s128{suffix}", _LU_SPLIT + law, lu, 0.2, 120.0),
+        Cell("burgers", "pod-deeponet", "paper", f"s128{suffix}", _LU_SPLIT + law, lu, 0.1, 120.0),
+        Cell("burgers", "fno", "lu2022", f"s128{suffix}", law, lu, 1.0, 120.0),
+    )
+
+
+def _burgers_fno(subsample: int, law: tuple[str, ...], suffix: str, epoch_s: float) -> Cell:
+    s = 8192 // subsample
+    overrides = (f"data.subsample={subsample}",) + law
+    return Cell("burgers", "fno", "paper", f"s{s}{suffix}", overrides, f"s = {s}", epoch_s, 120.0)
+
+
 CPU: tuple[Cell, ...] = (
-    Cell("burgers", "fno", "paper", "s256", ("data.subsample=32",), "s = 256", 4.0, 120.0),
-    Cell("burgers", "fno", "paper", "s512", ("data.subsample=16",), "s = 512", 8.0, 120.0),
-    Cell("burgers", "fno", "paper", "s1024", ("data.subsample=8",), "s = 1024", 15.0, 120.0),
-    Cell("burgers", "deeponet", "paper", "s128", (), f"s = 128 ({_LU})", 0.2, 120.0),
-    Cell("burgers", "pod-deeponet", "paper", "s128", (), f"s = 128 ({_LU})", 0.1, 120.0),
-    Cell(
-        "burgers",
-        "fno",
-        None,
-        "s128",
-        published=f"s = 128 ({_LU})",
-        note="no preset: Lu et al.'s FNO sizes are not the FNO paper's",
-    ),
-    Cell("darcy", "deeponet", "paper", "s29", (), f"s = 29 ({_LU})", 2.5, 300.0),
-    Cell("darcy", "pod-deeponet", "paper", "s29", (), f"s = 29 ({_LU})", 2.0, 300.0),
-    Cell(
-        "darcy",
-        "fno",
-        None,
-        "s29",
-        published=f"s = 29 ({_LU})",
-        note="no preset: Lu et al.'s FNO sizes are not the FNO paper's",
-    ),
+    *_burgers_cpu((), ""),
+    Cell("darcy", "deeponet", "paper", "s29", _LU_SPLIT, f"s = 29 ({_LU})", 2.5, 300.0),
+    Cell("darcy", "pod-deeponet", "paper", "s29", _LU_SPLIT, f"s = 29 ({_LU})", 2.0, 300.0),
+    Cell("darcy", "fno", "lu2022", "s29", (), f"s = 29 ({_LU})", 2.0, 300.0),
+    _burgers_fno(32, (), "", 4.0),
+    *_burgers_cpu(_GRF1, "-grf1"),
+    _burgers_fno(32, _GRF1, "-grf1", 4.0),
+    _burgers_fno(16, (), "", 8.0),
+    _burgers_fno(8, (), "", 15.0),
+    _burgers_fno(16, _GRF1, "-grf1", 8.0),
+    _burgers_fno(8, _GRF1, "-grf1", 15.0),
 )
 
 #: ``sciml bench --cells NAME``: the named sets.

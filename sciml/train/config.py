@@ -12,7 +12,7 @@ from sciml.train.losses import loss_names
 
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("step", "cosine", "onecycle")
-LOSSES = ("l2", "h1", "hminus1")  # the built-in ones; a user may register more
+LOSSES = ("l2", "h1", "hminus1", "mse")  # the built-in ones; a user may register more
 REDUCTIONS = ("mean", "sum")
 EPOCH_LOOPS = ("scan", "steps")
 
@@ -57,7 +57,8 @@ class TrainConfig:
         final_lr_fraction: the cosine schedule's final rate as a fraction, in ``[0, 1]``.
         loss: a registered loss (:func:`sciml.train.losses.register_loss`):
             ``"l2"`` (relative L2), ``"h1"`` (relative H1, Fourier-space) or
-            ``"hminus1"`` (relative H^-1, Fourier-space; Cao et al., 2025).
+            ``"hminus1"`` (relative H^-1, Fourier-space; Cao et al., 2025) or ``"mse"``
+            (the mean squared error, not relative; Lu et al., 2022).
         loss_reduction: how the per-sample losses of a batch make the loss that is
             differentiated: ``"mean"`` or ``"sum"`` (the FNO reference code). The
             recorded ``train_loss`` is the per-sample mean either way.

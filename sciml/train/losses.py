@@ -1,4 +1,4 @@
-"""Relative Lp and Sobolev (H1, H^-s) losses between one predicted and one true sample.
+"""Losses between one predicted and one true sample: relative Lp, Sobolev (H1, H^-s), MSE.
 
 Each loss takes one sample ``(C, *grid)`` (or any shape) and returns a scalar; a
 batch loss is ``jnp.mean(jax.vmap(loss)(pred, target))``, the per-sample relative
@@ -79,6 +79,24 @@ def relative_l2(pred: Float[Array, "*shape"], target: Float[Array, "*shape"]) ->
     :func:`relative_lp`.
     """
     return relative_lp(pred, target, p=2)
+
+
+def mean_squared_error(
+    pred: Float[Array, "*shape"], target: Float[Array, "*shape"]
+) -> Float[Array, ""]:
+    """Mean squared error ``mean_i (pred_i - target_i)^2`` of one sample over all its axes.
+
+    Averaged over a batch (``loss_reduction = "mean"``) it is PyTorch's
+    ``F.mse_loss(..., reduction="mean")`` of equal-sized samples: the loss Lu et al.
+    (2022) back-propagate in their FNO scripts (``src/burgers/fourier_1d.py`` of the
+    authors' repository). It is not scale-free: a field 60 times smaller has a loss
+    3600 times smaller.
+
+    Raises:
+        ValueError: if the shapes differ.
+    """
+    _check_pair(pred, target, "mean_squared_error")
+    return jnp.mean(jnp.square(pred - target))
 
 
 def relative_h1(
@@ -266,3 +284,4 @@ def get_loss(name: str, length: float = 1.0) -> Callable[[Array, Array], Array]:
 register_loss("l2")(lambda length: relative_l2)
 register_loss("h1")(lambda length: functools.partial(relative_h1, length=length))
 register_loss("hminus1")(lambda length: functools.partial(relative_hminus, s=1.0, length=length))
+register_loss("mse")(lambda length: mean_squared_error)

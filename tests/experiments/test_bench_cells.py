@@ -2,6 +2,7 @@
 
 import itertools
 
+import numpy as np
 import pytest
 
 from sciml.cli import main
@@ -46,10 +47,15 @@ def test_the_gpu_set_is_the_published_gpu_cells_at_their_settings():
         assert p is None or p.resolution == grid
     assert all(c.preset is not None and c.epoch_s > 0 for c in GPU)
     assert cell_set("gpu") == GPU and cell_set("cpu") == CPU
-    assert [c.name for c in CPU if c.preset is None] == [
-        "burgers-fno-none-s128",
-        "darcy-fno-none-s29",
-    ]
+    # every CPU cell runs (Lu et al.'s FNO from the lu2022 preset), once per data law for
+    # Burgers, against a published cell
+    names = [c.name for c in CPU]
+    assert len(set(names)) == len(names) and all(c.preset is not None for c in CPU)
+    assert all(c.published_cell() is not None for c in CPU)
+    lu_fnos = {"burgers-fno-lu2022-s128", "burgers-fno-lu2022-s128-grf1", "darcy-fno-lu2022-s29"}
+    assert lu_fnos < set(names)
+    burgers = [c for c in CPU if c.task == "burgers"]
+    assert sum("data.law=grf1" in c.overrides for c in burgers) == len(burgers) / 2
     with pytest.raises(ValueError, match="unknown cell set"):
         cell_set("tpu")
 
@@ -83,9 +89,8 @@ def test_a_budget_too_small_starts_nothing(tmp_path, capsys, monkeypatch):
     assert not (out / "records").exists() and not (out / "runs").exists()
     report = (out / "results.md").read_text()
     assert "### The cell set `gpu`" in report
-    assert (
-        "| `darcy-fno-paper-s421` | 0.0098 (s = 421) | not run | - |  | skipped: estimate" in report
-    )
+    row = "| `darcy-fno-paper-s421` | 0.0098 (s = 421) | not run | - |  | - | skipped: estimate"
+    assert row in report
 
 
 def _tiny_cell(tiny, label, *extra, epoch_s=0.0, preset="quick"):
@@ -129,6 +134,13 @@ def test_runs_that_fit_run_once_and_a_rerun_reuses_them(tmp_path, tiny, cache):
     assert "| `darcy-fno-none-s29` | 0.0241 (s = 29 (Lu et al., CMAME 2022 data)) | no preset" in (
         report
     )
+    # the same name at another setting: neither reused nor overwritten
+    before = (tmp_path / "records" / "darcy-fno-quick-a.json").read_bytes()
+    changed = _tiny_cell(tiny, "a", "train.learning_rate=0.5", epoch_s=1.0)
+    (stale,) = run_cells(tmp_path, [changed], cache=cache, progress=False, train=counting_train)
+    assert stale.status == "stale" and "train.learning_rate: " in stale.detail
+    assert calls == ["darcy-fno-quick-a"]
+    assert (tmp_path / "records" / "darcy-fno-quick-a.json").read_bytes() == before
 
 
 def test_a_run_stops_at_a_checkpoint_when_the_budget_is_spent_and_resumes(tmp_path, tiny, cache):
@@ -169,6 +181,11 @@ def _record(l2, grid=85, model="fno"):
 
 def test_the_papers_tables_give_ours_over_published_and_flag_the_far_cells():
     records = [_record(0.0216), _record(0.0105, 141), _record(0.004, 211)]
+    records[0]["history"] = {"epoch_time": [60.0] * 20}
+    records[0]["seconds_to_published"] = None
+    records[1]["history"] = {"epoch_time": [60.0] * 20}
+    records[1]["seconds_to_published"] = 120.0
+    records[2]["config"] = {"data": {"law": "grf1"}}
     cells = {
         "set": "gpu",
         "budget_s": 5400.0,
@@ -182,17 +199,48 @@ def test_the_papers_tables_give_ours_over_published_and_flag_the_far_cells():
                 "status": "ran",
                 "detail": "test L2 0.0216 in 20 min",
                 "record": records[0],
-            }
+            },
+            {
+                "name": "darcy-fno-paper-s141",
+                "task": "darcy",
+                "model": "fno",
+                "preset": "paper",
+                "published": "s = 141",
+                "status": "reused",
+                "detail": "",
+                "record": records[1],
+            },
         ],
     }
     text = report_markdown(records, cells=cells)
     assert "| ours | ours / published | flag | source |" in text
     assert "| darcy | fno | s = 85 | 0.0108 | 0.0216 (paper) | 2.00 | **worse > 10 %** |" in text
     assert "| darcy | fno | s = 141 | 0.0109 | 0.0105 (paper) | 0.96 |  |" in text
-    assert "| darcy | fno | s = 211 | 0.0109 | 0.0040 (paper) | 0.37 | **better > 2x** |" in text
+    assert "| s = 211 | 0.0109 | 0.0040 (paper, grf1 law) | 0.37 | **better > 2x** |" in text
     assert "| darcy | fno | s = 421 | 0.0098 | not run | - |  |" in text
     assert (
         "| `darcy-fno-paper-s85` | 0.0108 (s = 85) | 0.0216 | 2.00 | **worse > 10 %** "
-        "| ran: test L2 0.0216 in 20 min |" in text
+        "| 20 min (never) | ran: test L2 0.0216 in 20 min |" in text
     )
+    row = "| `darcy-fno-paper-s141` | 0.0109 (s = 141) | 0.0105 | 0.96 |  | 20 min (2 min) |"
+    assert row in text
     assert "budget 1.5 h" in text
+
+
+def test_the_lu2022_fnos_have_the_authors_scripts_parameter_counts():
+    # count_params of Lu et al.'s fourier_1d.py / fourier_2d.py (a complex weight counts
+    # twice): 549,569 for Burgers at 128 points, 2,368,001 for Darcy at 29 x 29
+    import equinox as eqx
+    import jax
+
+    from sciml.experiments.registry import build_model
+    from sciml.tasks import ModelSpec, get_task
+
+    for task, grid, expected in [("burgers", (128,), 549_569), ("darcy", (29, 29), 2_368_001)]:
+        experiment = get_experiment(task, "fno", "lu2022")
+        assert (experiment.train.loss, experiment.train.epochs) == ("mse", 500)
+        assert experiment.data.n_test == 200 and experiment.model_config["activation"] == "relu"
+        spec = ModelSpec(1, 1, grid, get_task(task).periodic, experiment.frames, experiment.data)
+        model = build_model("fno", spec, experiment.model_config, key=jax.random.PRNGKey(0))
+        leaves = jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array))
+        assert sum(x.size * (2 if np.iscomplexobj(x) else 1) for x in leaves) == expected

@@ -24,7 +24,7 @@ def test_config_round_trips_through_json():
     [
         ("optimizer", "sgd", "adam, adamw"),
         ("schedule", "linear", "step, cosine, onecycle"),
-        ("loss", "mse", "l2, h1"),
+        ("loss", "mae", "l2, h1, hminus1, mse"),
     ],
 )
 def test_unknown_names_raise_listing_the_valid_ones(field, value, valid):
