@@ -7,6 +7,7 @@ standard deviation over the training set; the loss is taken on decoded outputs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
@@ -98,3 +99,19 @@ class NormalisedOperator(eqx.Module):
         return NormalisedOperator(
             self.operator, resample(self.input_normaliser), resample(self.output_normaliser)
         )
+
+
+def in_normalised_units(
+    loss: Callable[[Array, Array], Array], normaliser: GaussianNormaliser
+) -> Callable[[Array, Array], Array]:
+    """The per-sample ``loss`` taken in ``normaliser``'s units:
+    ``(prediction, target) -> loss(encode(prediction), encode(target))``.
+
+    For the mean squared error this is Lu et al.'s (2022) training loss on normalised
+    outputs: ``mean(((prediction - target) / std)^2)`` with the per-point ``std``.
+    """
+    return functools.partial(_encoded_loss, loss, normaliser)
+
+
+def _encoded_loss(loss, normaliser, prediction, target):
+    return loss(normaliser.encode(prediction), normaliser.encode(target))

@@ -5,6 +5,7 @@ An experiment is written as one TOML document::
     task = "darcy"
     preset = "quick"
     normalise = "gaussian"     # or "none"
+    loss_space = "output"      # or "normalised": the loss on the normalised fields
     frames = [10, 10]          # trajectories only: frames in -> frames out
     notes = "..."
 
@@ -33,7 +34,8 @@ from sciml.experiments.registry import get_task, model_config, recipe_config
 from sciml.train import TrainConfig
 
 CONFIGS = Path(__file__).parent / "configs"
-_TOP_LEVEL = ("task", "preset", "notes", "normalise", "frames")
+_TOP_LEVEL = ("task", "preset", "notes", "normalise", "loss_space", "frames")
+LOSS_SPACES = ("output", "normalised")
 _SECTIONS = ("data", "model", "train", "recipe")
 FramePair = tuple[int, int]  # checked to be a pair by Experiment.__post_init__
 
@@ -50,6 +52,12 @@ class Experiment:
         train: the training recipe.
         normalise: ``"gaussian"`` trains on per-point standardised inputs and outputs,
             ``"none"`` on the raw fields.
+        loss_space: where the training loss compares the prediction with the target:
+            ``"output"`` (default) in the data's units, the model's decoded output, as
+            the FNO reference code; ``"normalised"`` in the output normaliser's units,
+            ``loss(encode(prediction), encode(target))``, as Lu et al.'s (2022) scripts
+            do (needs ``normalise = "gaussian"``). The test metrics are in the data's
+            units either way.
         frames: ``(n_in, n_out)`` to map the first ``n_in`` frames of trajectory data to
             the next ``n_out``; ``None`` maps the stored input to the stored output.
         notes: what the preset changes from the paper, in words.
@@ -65,6 +73,7 @@ class Experiment:
     model_config: dict[str, Any]
     train: TrainConfig
     normalise: str = "gaussian"
+    loss_space: str = "output"
     frames: tuple[int, int] | None = None
     notes: str = ""
     recipe: str = "fit"
@@ -73,6 +82,15 @@ class Experiment:
     def __post_init__(self):
         if self.normalise not in ("gaussian", "none"):
             raise ValueError(f"normalise must be 'gaussian' or 'none', got {self.normalise!r}")
+        if self.loss_space not in LOSS_SPACES:
+            raise ValueError(
+                f"loss_space must be 'output' or 'normalised', got {self.loss_space!r}"
+            )
+        if self.loss_space == "normalised" and self.normalise != "gaussian":
+            raise ValueError(
+                'loss_space = "normalised" needs normalise = "gaussian" (there is no '
+                f"normaliser to take the loss in), got normalise = {self.normalise!r}"
+            )
         if self.frames is not None and (
             len(self.frames) != 2 or min(int(n) for n in self.frames) < 1
         ):
@@ -82,7 +100,8 @@ class Experiment:
 
     def to_dict(self) -> dict[str, Any]:
         """The experiment as the TOML document's dict (``frames`` left out when unset,
-        ``recipe`` when it is the plain ``fit``, so that such runs keep their hashes)."""
+        ``recipe`` when it is the plain ``fit``, ``loss_space`` when it is ``"output"``,
+        so that such runs keep their hashes)."""
         data = {k: v for k, v in self.data.to_dict().items() if k != "kind"}
         recipe = {"name": self.recipe, **self.recipe_config}
         return {
@@ -90,6 +109,7 @@ class Experiment:
             "preset": self.preset,
             "notes": self.notes,
             "normalise": self.normalise,
+            **({} if self.loss_space == "output" else {"loss_space": self.loss_space}),
             "frames": None if self.frames is None else list(self.frames),
             "data": data,
             "model": {"name": self.model, **self.model_config},
@@ -130,6 +150,7 @@ class Experiment:
             model_config=model_config(name, model),
             train=typed_config(TrainConfig, table.get("train", {}), "train"),
             normalise=table.get("normalise", "gaussian"),
+            loss_space=table.get("loss_space", "output"),
             frames=None if frames is None else cast(FramePair, tuple(int(n) for n in frames)),
             notes=str(table.get("notes", "")),
             recipe=recipe_name,

@@ -21,11 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from sciml.data.normalise import NormalisedOperator, in_normalised_units
 from sciml.distributed import is_primary
 from sciml.experiments.registry import register_recipe
 from sciml.models.scno import depth_of, set_depth
 from sciml.plots import save_png, subplots
 from sciml.train import fit, latest_epoch
+from sciml.train.losses import get_loss
 from sciml.train.metrics import evaluate
 from sciml.train.unroll import Unrolled, UnrollRule, fit_unrolling
 
@@ -66,8 +68,22 @@ class Stage:
         splits, checkpointing into the run folder; it resumes from there when the run
         resumes or an earlier stage has written a checkpoint. ``changes`` are further
         keyword arguments of ``fit`` (``loss=``, ``optimizer=``, ...); their
-        ``callbacks`` run after the stage's own."""
+        ``callbacks`` run after the stage's own. With the experiment's ``loss_space =
+        "normalised"`` the loss (``loss=`` or the config's) is taken in the units of
+        ``model``'s output normaliser (:func:`~sciml.data.normalise.in_normalised_units`).
+        """
         callbacks = (*self.callbacks, *changes.pop("callbacks", ()))
+        if self.experiment.loss_space == "normalised":
+            if not isinstance(model, NormalisedOperator):
+                raise ValueError(
+                    'loss_space = "normalised" needs a model wrapped in its normalisers '
+                    f"(NormalisedOperator), got {type(model).__name__}"
+                )
+            config = self.experiment.train
+            loss = changes.pop("loss", None) or config.loss
+            if isinstance(loss, str):
+                loss = get_loss(loss, config.domain_length)
+            changes["loss"] = in_normalised_units(loss, model.output_normaliser)
         held = self.resume or latest_epoch(self.checkpoint) is not None
         return fit(
             model,
