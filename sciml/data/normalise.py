@@ -3,6 +3,8 @@
 Li et al. (ICLR 2021, "Fourier Neural Operator for Parametric Partial Differential
 Equations") normalise every grid point of the inputs and outputs by its mean and
 standard deviation over the training set; the loss is taken on decoded outputs.
+Lu et al. (CMAME 2022) take theirs on the normalised outputs instead
+(:func:`in_normalised_units`).
 """
 
 from __future__ import annotations
