@@ -25,12 +25,13 @@ from its own checkpointed epoch times instead (:func:`sciml.experiments.bench.es
 - Darcy MgNO: the quick run's 34.9 s per epoch on the CPU (16 channels, 43 x 43, batch
   10) times 4 for the grid and 2.25 for 24 channels, over 60: 5 s.
 
-``cpu`` (the 2-core CPU), from the quick records in
-``benchmarks/results/2026-11-30-cpu-2core/records``: Burgers FNO 1.08 s per epoch at
-256 points with width 32, times 3.5 for width 64 and the points for 512 and 1024; the
-DeepONets' quick epochs at the paper sizes (Darcy: branch channels 32-128 against
-16-64, 2x). The FNO cells of Lu et al. (2022) run their own script's setting, the
-``lu2022`` preset (other sizes, ReLU, the MSE loss).
+``cpu`` (the 2-core CPU): the seconds per epoch its own runs took
+(``benchmarks/results/paper-cells-cpu-2core``), rounded up: Burgers DeepONet 0.1 and
+POD-DeepONet 0.05, Lu et al.'s FNO at 128 points 0.7, Darcy DeepONet and POD-DeepONet
+1.0 and Lu et al.'s FNO at 29 x 29 4.0, the FNO paper's Burgers FNO 1.3 at 256 points,
+and for 512 and 1024 (not run yet) that times the points, 2.6 and 5.2 (one earlier run
+at 1024 took 47 min, 5.6 s per epoch). Burgers data take about 40 s for 1100 solves on
+8192 points; Darcy's 5 min is a bound.
 """
 
 from __future__ import annotations
@@ -140,30 +141,30 @@ _GRF1 = ("data.law=grf1",)
 def _burgers_cpu(law: tuple[str, ...], suffix: str) -> tuple[Cell, ...]:
     lu = f"s = 128 ({_LU})"
     return (
-        Cell("burgers", "deeponet", "paper", f"s128{suffix}", _LU_SPLIT + law, lu, 0.2, 120.0),
-        Cell("burgers", "pod-deeponet", "paper", f"s128{suffix}", _LU_SPLIT + law, lu, 0.1, 120.0),
-        Cell("burgers", "fno", "lu2022", f"s128{suffix}", law, lu, 1.0, 120.0),
+        Cell("burgers", "deeponet", "paper", f"s128{suffix}", _LU_SPLIT + law, lu, 0.1, 60.0),
+        Cell("burgers", "pod-deeponet", "paper", f"s128{suffix}", _LU_SPLIT + law, lu, 0.05, 60.0),
+        Cell("burgers", "fno", "lu2022", f"s128{suffix}", law, lu, 0.7, 60.0),
     )
 
 
 def _burgers_fno(subsample: int, law: tuple[str, ...], suffix: str, epoch_s: float) -> Cell:
     s = 8192 // subsample
     overrides = (f"data.subsample={subsample}",) + law
-    return Cell("burgers", "fno", "paper", f"s{s}{suffix}", overrides, f"s = {s}", epoch_s, 120.0)
+    return Cell("burgers", "fno", "paper", f"s{s}{suffix}", overrides, f"s = {s}", epoch_s, 60.0)
 
 
 CPU: tuple[Cell, ...] = (
     *_burgers_cpu((), ""),
-    Cell("darcy", "deeponet", "paper", "s29", _LU_SPLIT, f"s = 29 ({_LU})", 2.5, 300.0),
-    Cell("darcy", "pod-deeponet", "paper", "s29", _LU_SPLIT, f"s = 29 ({_LU})", 2.0, 300.0),
-    Cell("darcy", "fno", "lu2022", "s29", (), f"s = 29 ({_LU})", 2.0, 300.0),
-    _burgers_fno(32, (), "", 4.0),
+    Cell("darcy", "deeponet", "paper", "s29", _LU_SPLIT, f"s = 29 ({_LU})", 1.0, 300.0),
+    Cell("darcy", "pod-deeponet", "paper", "s29", _LU_SPLIT, f"s = 29 ({_LU})", 1.0, 300.0),
+    Cell("darcy", "fno", "lu2022", "s29", (), f"s = 29 ({_LU})", 4.0, 300.0),
+    _burgers_fno(32, (), "", 1.3),
     *_burgers_cpu(_GRF1, "-grf1"),
-    _burgers_fno(32, _GRF1, "-grf1", 4.0),
-    _burgers_fno(16, (), "", 8.0),
-    _burgers_fno(8, (), "", 15.0),
-    _burgers_fno(16, _GRF1, "-grf1", 8.0),
-    _burgers_fno(8, _GRF1, "-grf1", 15.0),
+    _burgers_fno(32, _GRF1, "-grf1", 1.3),
+    _burgers_fno(16, (), "", 2.6),
+    _burgers_fno(8, (), "", 5.2),
+    _burgers_fno(16, _GRF1, "-grf1", 2.6),
+    _burgers_fno(8, _GRF1, "-grf1", 5.2),
 )
 
 #: ``sciml bench --cells NAME``: the named sets.
