@@ -168,15 +168,17 @@ def run_suite(
 
 
 def _run_one(
-    experiment, out: Path, name: str, train, cache, progress: bool, callbacks=()
+    experiment, out: Path, name: str, train, cache, progress: bool, callbacks=(), published=None
 ) -> dict[str, Any]:
-    """Train (or resume) one run, write its record, forget an earlier failure of it."""
+    """Train (or resume) one run, write its record, forget an earlier failure of it;
+    ``published``: the cell it is judged against (default: the nearest, see
+    :func:`bench_record`)."""
     run_dir = out / "runs" / name
     resume = latest_epoch(run_dir / "checkpoint") is not None
     started = time.perf_counter()
     extra = {"callbacks": callbacks} if callbacks else {}
     trained = train(experiment, run_dir, cache=cache, progress=progress, resume=resume, **extra)
-    record = bench_record(experiment, trained, cache=cache)
+    record = bench_record(experiment, trained, cache=cache, published=published)
     record["suite_run_seconds"] = time.perf_counter() - started
     record["resumed"] = resume
     write_json(out / "records" / f"{name}.json", record)
@@ -403,7 +405,16 @@ def _one_cell(cell, experiments, out: Path, deadline, clock, train, cache, progr
         every = experiment.train.checkpoint_every
         callbacks = (_budget_check(deadline, clock, experiment.train.epochs, every),)
     try:
-        record = _run_one(experiment, out, cell.name, train, cache, progress, callbacks)
+        record = _run_one(
+            experiment,
+            out,
+            cell.name,
+            train,
+            cache,
+            progress,
+            callbacks,
+            published=cell.published_cell(),
+        )
     except BudgetSpent as spent:
         return CellOutcome(
             cell,
@@ -506,16 +517,20 @@ def load_record(out: str | os.PathLike, name: str) -> dict[str, Any] | None:
     return record
 
 
-def bench_record(experiment: Experiment, trained: TrainedRun, *, cache=None) -> dict[str, Any]:
+def bench_record(
+    experiment: Experiment, trained: TrainedRun, *, cache=None, published: Published | None = None
+) -> dict[str, Any]:
     """A run's record (from :func:`sciml.experiments.run.train`) with what the suite adds.
 
     Adds: the inference latency at batch 1 and 20, the published cell set beside the
-    run, the training time until the test error first reached it, and the test error
-    on the task's finer grids for every model that takes them.
+    run (``published``, or by default the nearest one:
+    :func:`~sciml.experiments.run.published_cell`), the training time until the test
+    error first reached it, and the test error on the task's finer grids for every
+    model that takes them.
     """
     record = dict(trained.record)
     record["latency"] = inference_latency(trained.model, trained.test_inputs)
-    cell = published_cell(record)
+    cell = published if published is not None else published_cell(record)
     record["published"] = None if cell is None else dataclasses.asdict(cell)
     history = record.get("history", {})
     record["seconds_to_published"] = None if cell is None else seconds_to_reach(history, cell.value)
@@ -910,9 +925,10 @@ def _cells_section(cells: dict[str, Any] | None) -> list[str]:
             ours = f"{record['test_relative_l2']:.4f}"
             if published is not None:
                 ratio, flag = _ratio(record["test_relative_l2"], published.value)
-            training = _duration(sum(record.get("history", {}).get("epoch_time", [])))
-            if published is not None:
-                reached = record.get("seconds_to_published")
+            history = record.get("history", {})
+            training = _duration(sum(history.get("epoch_time", [])))
+            if published is not None:  # from the history: the record's may be another cell's
+                reached = seconds_to_reach(history, published.value)
                 training += f" ({'never' if reached is None else _duration(reached)})"
         outcome = f"{row['status']}: {row['detail']}" if row["detail"] else row["status"]
         lines.append(
