@@ -382,7 +382,9 @@ def _one_cell(cell, experiments, out: Path, deadline, clock, train, cache, progr
     record = load_record(out, cell.name)
     experiment = experiments[cell.name]
     if record is not None:
-        changed = _changed_fields(record["config"], jsonable(experiment.to_dict()))
+        wanted = {k: v for k, v in jsonable(experiment.to_dict()).items() if k != "notes"}
+        recorded = {k: v for k, v in record["config"].items() if k != "notes"}
+        changed = _changed_fields(recorded, wanted)  # words in the notes are no setting
         if changed:
             return CellOutcome(
                 cell,

@@ -146,6 +146,10 @@ def test_runs_that_fit_run_once_and_a_rerun_reuses_them(tmp_path, tiny, cache):
     assert stale.status == "stale" and "train.learning_rate: " in stale.detail
     assert calls == ["darcy-fno-quick-a"]
     assert (tmp_path / "records" / "darcy-fno-quick-a.json").read_bytes() == before
+    # other words in its notes are no other setting
+    reworded = _tiny_cell(tiny, "a", 'notes="other words"', epoch_s=1.0)
+    (reused,) = run_cells(tmp_path, [reworded], cache=cache, progress=False, train=counting_train)
+    assert reused.status == "reused" and calls == ["darcy-fno-quick-a"]
 
 
 def test_a_run_stops_at_a_checkpoint_when_the_budget_is_spent_and_resumes(tmp_path, tiny, cache):

@@ -290,10 +290,10 @@ def test_bad_parts_are_rejected_naming_what_was_expected(problem, model):
     with pytest.raises(ValueError, match=f"{expected_optimizer}.*got str"):
         fit(model, train, config=CONFIG, optimizer="adam")
     expected_loss = (
-        "loss to be one of 'l2', 'h1', 'hminus1', a callable loss\\(prediction, target\\)"
+        "loss to be one of 'l2', 'h1', 'hminus1', 'mse', a callable loss\\(prediction, target\\)"
     )
-    with pytest.raises(ValueError, match=f"unknown loss 'mse'; fit expects {expected_loss}"):
-        fit(model, train, config=CONFIG, loss="mse")
+    with pytest.raises(ValueError, match=f"unknown loss 'mae'; fit expects {expected_loss}"):
+        fit(model, train, config=CONFIG, loss="mae")
     with pytest.raises(ValueError, match=f"fit expects {expected_loss}.*got int"):
         fit(model, train, config=CONFIG, loss=2)
     with pytest.raises(ValueError, match=r"real scalar .* \(1, 8, 8\), got float32\(1, 8, 8\)"):
