@@ -2,6 +2,7 @@
 
 import dataclasses
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -134,6 +135,18 @@ def test_runs_that_fit_run_once_and_a_rerun_reuses_them(tmp_path, tiny, cache):
     again = run()
     assert [o.status for o in again] == ["reused", "skipped", "no preset"]
     assert calls == ["darcy-fno-quick-a"]  # nothing trained again
+    # a record judged against another cell (as before the cells had their own) is
+    # judged again on reuse, from its history, and rewritten; nothing is trained
+    path = tmp_path / "records" / "darcy-fno-quick-a.json"
+    wrong = dict(record, published={**record["published"], "setting": "s = 85", "value": 1.0})
+    wrong["seconds_to_published"] = -1.0
+    path.write_text(json.dumps(wrong))
+    (rejudged, *_) = run()
+    assert rejudged.status == "reused" and "judged against its own cell" in rejudged.detail
+    fixed = load_record(tmp_path, "darcy-fno-quick-a")
+    assert fixed["published"] == record["published"]
+    assert fixed["seconds_to_published"] == record["seconds_to_published"]
+    assert fixed["history"] == record["history"] and calls == ["darcy-fno-quick-a"]
     report = (tmp_path / "results.md").read_text()
     assert "| darcy | fno | s = 29 (Lu et al., CMAME 2022 data) | 0.0241 | no preset |" in report
     assert "| `darcy-fno-none-s29` | 0.0241 (s = 29 (Lu et al., CMAME 2022 data)) | no preset" in (
