@@ -396,7 +396,10 @@ def _one_cell(cell, experiments, out: Path, deadline, clock, train, cache, progr
             # a record from before a cell was judged against its own published cell
             write_json(out / "records" / f"{cell.name}.json", record)
             return CellOutcome(
-                cell, "reused", "its record is there, now judged against its own cell", record=record
+                cell,
+                "reused",
+                "its record is there, now judged against its own cell",
+                record=record,
             )
         return CellOutcome(cell, "reused", "its record is there", record=record)
     seconds, basis = estimate(cell, experiment, out / "runs" / cell.name, cache)
