@@ -730,9 +730,10 @@ def report_markdown(
         f"Runs: {len(records)}; their wall time summed: "
         f"{sum(r.get('wall_seconds', 0.0) for r in records) / 60:.1f} min.",
         "",
-        "Test relative L2 is the mean over the test split; 'published' is the nearest cell "
-        "of the papers' tables (its setting in brackets, which may differ from the run's "
-        "grid, data or horizon). Latency is the compiled forward pass, per sample. "
+        "Test relative L2 is the mean over the test split; 'published' is the run's own "
+        "cell for a run of a cell set (`--cells`), else the nearest cell of the papers' "
+        "tables (its setting in brackets, which may differ from the run's grid, data or "
+        "horizon). Latency is the compiled forward pass, per sample. "
         "'to published' is the training time until the test error first reached the "
         "published number.",
         "",
