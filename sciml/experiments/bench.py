@@ -392,16 +392,12 @@ def _one_cell(cell, experiments, out: Path, deadline, clock, train, cache, progr
                 f"records/{cell.name}.json was run at another setting ({', '.join(changed)}); "
                 f"move it and runs/{cell.name} away to run the cell's",
             )
+        detail = "its record is there"
         if cell.published is not None and judge(record, cell.published_cell()):
             # a record from before a cell was judged against its own published cell
             write_json(out / "records" / f"{cell.name}.json", record)
-            return CellOutcome(
-                cell,
-                "reused",
-                "its record is there, now judged against its own cell",
-                record=record,
-            )
-        return CellOutcome(cell, "reused", "its record is there", record=record)
+            detail += ", now judged against its own cell"
+        return CellOutcome(cell, "reused", detail, record=record)
     seconds, basis = estimate(cell, experiment, out / "runs" / cell.name, cache)
     callbacks: tuple[Callable[[int, dict[str, list[float]]], None], ...] = ()
     if deadline is not None:
